@@ -1,0 +1,5 @@
+"""``python -m mimamori`` is the ``mimamori`` command."""
+
+from mimamori.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``mimamori`` command line (Typer): thin commands over the services."""

@@ -1,0 +1,66 @@
+"""Entry point of the ``mimamori`` command and the one mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from mimamori import __version__
+from mimamori.cli import alerts, serve, setup, sim
+from mimamori.errors import (
+    AuthError,
+    ConfigError,
+    IngestError,
+    MimamoriError,
+    NotFoundError,
+    ValidationError,
+)
+
+app = typer.Typer(
+    name="mimamori",
+    help="mimamori (見守り): 24-hour security monitoring of SME networks for a security provider.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(setup.init)
+app.add_typer(setup.tenants_app, name="tenants")
+app.add_typer(setup.sensors_app, name="sensors")
+app.add_typer(setup.users_app, name="users")
+app.command("ingest")(setup.ingest)
+app.add_typer(alerts.app, name="alerts")
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+app.command("sim")(sim.sim)
+
+EXIT_CODES: tuple[tuple[type[MimamoriError], int], ...] = (
+    (ValidationError, 2),
+    (NotFoundError, 3),
+    (AuthError, 4),
+    (ConfigError, 5),
+    (IngestError, 6),
+)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except MimamoriError as exc:
+        code = next((c for kind, c in EXIT_CODES if isinstance(exc, kind)), 1)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(code)

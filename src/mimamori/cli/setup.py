@@ -1,0 +1,149 @@
+"""Setting up: ``init``, ``tenants``, ``sensors``, ``users`` and ``ingest``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from mimamori.cli.context import database, settings
+from mimamori.detection import build_engine
+from mimamori.domain import Role
+from mimamori.services import auth, content, files, tenants
+from mimamori.services.pipeline import BatchResult, Pipeline
+
+tenants_app = typer.Typer(help="SME customers.", no_args_is_help=True)
+sensors_app = typer.Typer(help="Log sources of a customer.", no_args_is_help=True)
+users_app = typer.Typer(help="People who log in.", no_args_is_help=True)
+
+
+def init() -> None:
+    """Create the data directory and the database, and seed the bundled content."""
+    current = settings()
+    content.ensure_content(current)
+    database(current)
+    typer.echo(f"initialised {current.data_dir}")
+
+
+@tenants_app.command("add")
+def tenants_add(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Add a customer; prints its id."""
+    tenant = tenants.add_tenant(database(), name)
+    typer.echo(json.dumps({"id": tenant.id, "name": tenant.name}) if as_json else tenant.id)
+
+
+@tenants_app.command("list")
+def tenants_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List customers."""
+    found = tenants.list_tenants(database())
+    if as_json:
+        typer.echo(json.dumps([{"id": t.id, "name": t.name} for t in found], ensure_ascii=False))
+        return
+    for t in found:
+        typer.echo(f"{t.id}\t{t.name}")
+
+
+@sensors_app.command("add")
+def sensors_add(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    name: str = typer.Option(..., "--name"),
+    fmt: str = typer.Option(..., "--format", help="Parser: fortigate, zeek, syslog."),
+    source_address: str | None = typer.Option(None, "--source-address", help="Syslog sender IP."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Register a log source; prints its HTTP ingest token once."""
+    new = tenants.add_sensor(database(), tenant, name, fmt, source_address=source_address)
+    out = {"id": new.sensor.id, "tenant_id": tenant, "format": fmt, "token": new.token}
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(f"sensor {new.sensor.id}\ntoken  {new.token}  (shown once; keep it secret)")
+
+
+@sensors_app.command("list")
+def sensors_list(
+    tenant: str = typer.Option(..., "--tenant"), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """List a customer's sensors with their last-seen time and counters."""
+    rows = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "format": s.format,
+            "source_address": s.source_address,
+            "last_seen": s.last_seen.isoformat() if s.last_seen else None,
+            "received": s.received,
+            "parsed": s.parsed,
+            "quarantined": s.quarantined,
+            "dropped": s.dropped,
+        }
+        for s in tenants.list_sensors(database(), tenant)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(
+            "\t".join(str(r[k]) for k in ("id", "name", "format", "last_seen", "received", "quarantined"))
+        )
+
+
+@users_app.command("add")
+def users_add(
+    email: str,
+    name: str = typer.Option(..., "--name"),
+    role: Role = typer.Option(..., "--role"),
+    tenant: str | None = typer.Option(None, "--tenant"),
+    password: str = typer.Option(..., "--password", prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Add a user (provider staff without --tenant, customer users with it)."""
+    user = auth.create_user(database(), email, name, role, password, tenant_id=tenant)
+    typer.echo(user.id)
+
+
+def ingest(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    tenant: str = typer.Option(..., "--tenant"),
+    fmt: str = typer.Option(..., "--format", help="fortigate, zeek or syslog."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON summary line."),
+) -> None:
+    """Import a log file (plain or gzip) through the pipeline."""
+    current = settings()
+    content.ensure_content(current)
+    pipeline = Pipeline(database(current), build_engine(content.detector_context(current)))
+    size = path.stat().st_size
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        transient=as_json,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task(path.name, total=size)
+
+        def advance(position: int, _result: BatchResult) -> None:
+            progress.update(task, completed=position)
+
+        started = time.perf_counter()
+        result = files.import_file(pipeline, path, tenant, fmt, progress=advance)
+        progress.update(task, completed=size)
+    seconds = time.perf_counter() - started
+    summary = {
+        "received": result.received,
+        "parsed": result.parsed,
+        "quarantined": result.quarantined,
+        "duplicates": 0,
+        "alerts_created": result.alerts_created,
+        "seconds": round(seconds, 3),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(
+            f"{result.received} records, {result.parsed} parsed, {result.quarantined} quarantined, "
+            f"{result.findings} findings, {result.alerts_created} new alerts in {seconds:.1f}s"
+        )

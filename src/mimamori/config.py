@@ -1,0 +1,114 @@
+"""Settings: one validated object, from ``MIMAMORI_*`` environment variables and an optional TOML file.
+
+Created once at the entry point (``Settings.load()``) and passed down; never at import time.
+Outside demo mode a placeholder or missing secret is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from mimamori.errors import ConfigError
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "demo-secret-key"})
+DEMO_SECRET = "demo-secret-key"  # noqa: S105 - used only when demo mode is on, refused otherwise
+MIN_SECRET_LENGTH = 32
+
+
+def default_data_dir() -> Path:
+    """Where mimamori keeps its database, spool and content unless ``MIMAMORI_DATA_DIR`` says otherwise."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mimamori"
+
+
+class Settings(BaseSettings):
+    """Every setting of a mimamori process."""
+
+    model_config = SettingsConfigDict(env_prefix="MIMAMORI_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""  # empty: SQLite file in data_dir
+    secret_key: str = ""
+    demo: bool = False
+    config_file: Path | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    syslog_host: str = "127.0.0.1"
+    syslog_tcp_port: int = 6514
+    syslog_udp_port: int = 5514
+    syslog_max_message: int = 64 * 1024
+
+    queue_batches: int = 256  # bounded in-process queue, in batches
+    batch_size: int = 500
+    batch_linger_ms: int = 200
+    http_max_body: int = 8 * 1024 * 1024
+    record_max_bytes: int = 64 * 1024
+
+    indicators_file: Path | None = None  # default: data_dir/indicators.txt, seeded from the bundled content
+    language: str = "ja"
+    session_https_only: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("MIMAMORI_CONFIG_FILE")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Settings:
+        if self.demo and self.secret_key in PLACEHOLDER_SECRETS:
+            self.secret_key = DEMO_SECRET
+        return self
+
+    def check_secrets(self) -> None:
+        """Refuse to run a real service with a placeholder secret (demo mode is exempt)."""
+        if self.demo:
+            return
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "MIMAMORI_SECRET_KEY is missing or a placeholder; set at least "
+                f"{MIN_SECRET_LENGTH} random characters (e.g. `python -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))'`), or run `mimamori demo`."
+            )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'mimamori.db'}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def indicators_path(self) -> Path:
+        return self.indicators_file or self.data_dir / "indicators.txt"
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build the settings for an entry point; raise ConfigError with a readable message."""
+        try:
+            return cls(**overrides)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc

@@ -1,0 +1,33 @@
+"""Log parsers: one module per format, all listed in ``PARSERS`` (no registration by side effect).
+
+Each module exposes ``FORMAT`` and ``parse(record) -> Event | None``: ``None`` for a record that carries
+no event by design (blank line, Zeek ``#`` header), ``ParseError`` for anything malformed, and never any
+other exception, whatever bytes arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mimamori.domain.models import Event, RawRecord
+from mimamori.errors import ParseError
+from mimamori.parsers import fortigate, syslog, zeek
+
+Parser = Callable[[RawRecord], Event | None]
+
+PARSERS: dict[str, Parser] = {
+    syslog.FORMAT: syslog.parse,
+    fortigate.FORMAT: fortigate.parse,
+    zeek.FORMAT: zeek.parse,
+}
+
+
+def parse_record(record: RawRecord) -> Event | None:
+    """Parse ``record`` with the parser of its format; an unknown format is a ``ParseError``."""
+    parser = PARSERS.get(record.format)
+    if parser is None:
+        raise ParseError(f"unknown format {record.format[:64]!r}")
+    return parser(record)
+
+
+__all__ = ["PARSERS", "Parser", "parse_record"]

@@ -1,0 +1,36 @@
+"""The product's own content (bundled demo indicators) and loading it for the detectors."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from mimamori.config import Settings
+from mimamori.detection import DetectorContext
+from mimamori.detection.indicators import load as load_indicators
+
+log = logging.getLogger(__name__)
+
+
+def bundled_indicators() -> Path:
+    return Path(str(resources.files("mimamori") / "content" / "indicators.txt"))
+
+
+def ensure_content(settings: Settings) -> None:
+    """Seed the data directory with the bundled indicator list when it has none yet."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.indicators_path
+    if not target.exists():
+        shutil.copyfile(bundled_indicators(), target)
+
+
+def detector_context(settings: Settings) -> DetectorContext:
+    indicators, errors = load_indicators(settings.indicators_path)
+    for error in errors[:20]:
+        log.warning("indicator file: %s", error)
+    if len(errors) > 20:
+        log.warning("indicator file: %d more errors", len(errors) - 20)
+    log.info("loaded %d indicators from %s", len(indicators), settings.indicators_path)
+    return DetectorContext(indicators=indicators)

@@ -1,0 +1,206 @@
+"""The embedded runtime: receivers, bus, pipeline worker and housekeeping in one asyncio process.
+
+``mimamori serve`` (and ``demo``) create one Runtime, start it, run the web app beside it and stop it.
+The scale-out mode will run the same stages as separate processes on NATS JetStream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mimamori.bus.embedded import EmbeddedBus
+from mimamori.config import Settings
+from mimamori.detection import build_engine
+from mimamori.domain import QuarantinedRecord, Sensor
+from mimamori.errors import AuthError
+from mimamori.ingest.http import decode_body, read_body
+from mimamori.ingest.routes import Route
+from mimamori.ingest.stats import ReceiverStats
+from mimamori.ingest.syslog import SyslogServer
+from mimamori.services import content, tenants
+from mimamori.services.pipeline import BatchResult, Pipeline
+from mimamori.storage import Counters, Database, unit_of_work
+
+log = logging.getLogger(__name__)
+
+ROUTE_REFRESH_SECONDS = 5.0  # new sensors are picked up by the receivers within this time
+STATS_FLUSH_SECONDS = 5.0  # receiver counters are written to the database this often
+TOKEN_CACHE_SECONDS = 30.0  # a revoked sensor token stops working within this time
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    rejected: int
+
+
+def open_database(settings: Settings) -> Database:
+    """The operational database, migrated to the current schema."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    db.migrate()
+    return db
+
+
+def _route(sensor: Sensor) -> Route:
+    return Route(tenant_id=sensor.tenant_id, sensor_id=sensor.id, format=sensor.format)
+
+
+class Runtime:
+    """Owns the stages of one embedded mimamori process."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        content.ensure_content(settings)
+        self.db = db or open_database(settings)
+        self.bus = EmbeddedBus(settings.spool_dir, max_batches=settings.queue_batches)
+        self.stats = ReceiverStats()
+        self.pipeline = Pipeline(
+            self.db, build_engine(content.detector_context(settings)), max_record=settings.record_max_bytes
+        )
+        self.processed = BatchResult()
+        self.syslog = SyslogServer(
+            self.bus,
+            self.resolve_address,
+            host=settings.syslog_host,
+            tcp_port=settings.syslog_tcp_port,
+            udp_port=settings.syslog_udp_port,
+            max_message=settings.syslog_max_message,
+            batch_size=settings.batch_size,
+            linger_ms=settings.batch_linger_ms,
+            stats=self.stats,
+        )
+        self.syslog_ports: tuple[int, int] = (0, 0)
+        self._routes: dict[str, Route] = {}
+        self._tokens: dict[str, tuple[float, Route | None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.bus.start()
+        self.refresh_routes()
+        self.syslog_ports = await self.syslog.start()
+        self._tasks = [
+            asyncio.create_task(self._work(), name="pipeline-worker"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+        self.started = True
+        log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
+
+    async def stop(self) -> None:
+        await self.syslog.stop()
+        await self._drain()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.flush_stats()
+        await self.bus.close()
+        self.started = False
+
+    async def _drain(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.bus.depth() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    # -- stages ----------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        async for delivery in self.bus.deliveries():
+            try:
+                result = await asyncio.to_thread(self.pipeline.process, delivery.records)
+            except Exception:
+                # The database is unreachable or a bug: keep the batch in the spool and retry later.
+                log.exception("pipeline batch failed; it stays in the spool and is retried after restart")
+                await asyncio.sleep(1.0)
+                continue
+            await delivery.ack()
+            self.processed.add(result)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(min(ROUTE_REFRESH_SECONDS, STATS_FLUSH_SECONDS))
+            try:
+                await asyncio.to_thread(self.refresh_routes)
+                await asyncio.to_thread(self.flush_stats)
+            except Exception:
+                log.exception("housekeeping failed")
+
+    def refresh_routes(self) -> None:
+        self._routes = {addr: _route(s) for addr, s in tenants.address_routes(self.db).items()}
+
+    def resolve_address(self, address: str) -> Route | None:
+        return self._routes.get(address)
+
+    def flush_stats(self) -> None:
+        snapshot = self.stats.snapshot_and_reset()
+        deltas = {
+            sensor_id: Counters(received=0, parsed=0, quarantined=0, dropped=c.dropped, last_seen=c.last_seen)
+            for sensor_id, c in snapshot.sensors.items()
+            if c.dropped or c.last_seen
+        }
+        if deltas:
+            with unit_of_work(self.db) as uow:
+                uow.sensors.add_counters(deltas)
+        for address, count in snapshot.unknown_sources.items():
+            log.warning("rejected %d syslog messages from unregistered source %s", count, address)
+
+    # -- HTTP ingest -----------------------------------------------------------------------------
+    def route_for_token(self, token: str) -> Route:
+        now = time.monotonic()
+        cached = self._tokens.get(token)
+        if cached is None or cached[0] < now:
+            sensor = tenants.sensor_for_token(self.db, token)
+            cached = (now + TOKEN_CACHE_SECONDS, _route(sensor) if sensor else None)
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[token] = cached
+        if cached[1] is None:
+            raise AuthError("unknown sensor token")
+        return cached[1]
+
+    async def ingest_http(self, token: str, body: bytes, content_encoding: str | None) -> IngestResult:
+        """Accept a JSON-lines body for the sensor owning ``token``; BackpressureError when full."""
+        route = self.route_for_token(token)
+        # Raises BodyTooLargeError (413, zip bombs too) or BodyError (400) for a bad body.
+        raw = decode_body(body, content_encoding, self.settings.http_max_body)
+        now = datetime.now(UTC)
+        records, rejected = read_body(raw, route, max_record=self.settings.record_max_bytes, now=now)
+        if records:
+            await self.bus.publish(records, wait=False)
+        if rejected:
+            bad = [
+                QuarantinedRecord(route.tenant_id, route.sensor_id, route.format, reason, data, now)
+                for data, reason in rejected
+            ]
+            await asyncio.to_thread(self._quarantine, bad)
+        return IngestResult(accepted=len(records), rejected=len(rejected))
+
+    def _quarantine(self, bad: list[QuarantinedRecord]) -> None:
+        with unit_of_work(self.db) as uow:
+            uow.quarantine.add_many(bad)
+            uow.sensors.add_counters(
+                {
+                    bad[0].sensor_id: Counters(
+                        received=len(bad),
+                        parsed=0,
+                        quarantined=len(bad),
+                        dropped=0,
+                        last_seen=bad[0].received_at,
+                    )
+                }
+            )
+
+    def ready(self) -> dict[str, bool]:
+        """Readiness: the database answers and the queue is not full."""
+        return {
+            "database": self.db.ping(),
+            "queue": self.bus.depth() < self.settings.queue_batches,
+            "receivers": self.started,
+        }

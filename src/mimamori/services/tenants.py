@@ -1,0 +1,94 @@
+"""Tenants (SME customers) and their sensors: onboarding and the sender routing table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mimamori.domain import Sensor, Tenant
+from mimamori.errors import ValidationError
+from mimamori.parsers import PARSERS
+from mimamori.services.auth import hash_token, new_token
+from mimamori.storage import Database, read_only, unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class NewSensor:
+    sensor: Sensor
+    token: str | None  # shown once, only its hash is stored
+
+
+def add_tenant(db: Database, name: str) -> Tenant:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("a tenant name must have 1 to 200 characters")
+    with unit_of_work(db) as uow:
+        return uow.tenants.add(name)
+
+
+def list_tenants(db: Database) -> list[Tenant]:
+    with read_only(db) as uow:
+        return uow.tenants.list()
+
+
+def get_tenant(db: Database, tenant_id: str) -> Tenant:
+    with read_only(db) as uow:
+        return uow.tenants.get(tenant_id)
+
+
+def add_sensor(
+    db: Database,
+    tenant_id: str,
+    name: str,
+    fmt: str,
+    *,
+    source_address: str | None = None,
+    with_token: bool = True,
+) -> NewSensor:
+    """Register a log source. Syslog senders are recognised by address, HTTP senders by token."""
+    if fmt not in PARSERS:
+        raise ValidationError(f"unknown format {fmt!r}; known: {', '.join(sorted(PARSERS))}")
+    token = new_token() if with_token else None
+    with unit_of_work(db) as uow:
+        uow.tenants.get(tenant_id)
+        sensor = uow.sensors.add(
+            tenant_id,
+            name,
+            fmt,
+            source_address=source_address,
+            token_hash=hash_token(token) if token else None,
+        )
+    return NewSensor(sensor, token)
+
+
+def list_sensors(db: Database, tenant_id: str) -> list[Sensor]:
+    with read_only(db) as uow:
+        return uow.sensors.list(tenant_id)
+
+
+def ensure_sensor(db: Database, tenant_id: str, name: str, fmt: str) -> Sensor:
+    """The tenant's sensor of this name, created without address or token when missing (file imports)."""
+    with unit_of_work(db) as uow:
+        uow.tenants.get(tenant_id)
+        for sensor in uow.sensors.list(tenant_id):
+            if sensor.name == name and sensor.format == fmt:
+                return sensor
+        return uow.sensors.add(tenant_id, name, fmt)
+
+
+def sensor_for_token(db: Database, token: str) -> Sensor | None:
+    with read_only(db) as uow:
+        return uow.sensors.find_by_token_hash(hash_token(token))
+
+
+def address_routes(db: Database) -> dict[str, Sensor]:
+    """Registered syslog source addresses -> their sensor, for the receivers' in-memory table."""
+    with read_only(db) as uow:
+        return {s.source_address: s for s in uow.sensors.list_all_routes() if s.source_address}
+
+
+def rotate_token(db: Database, tenant_id: str, sensor_id: str) -> str:
+    """Give a sensor a new HTTP token (the old one stops working); returns the new token once."""
+    token = new_token()
+    with unit_of_work(db) as uow:
+        uow.sensors.set_token_hash(tenant_id, sensor_id, hash_token(token))
+    return token

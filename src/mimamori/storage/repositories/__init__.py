@@ -1,0 +1,28 @@
+"""Tenant-scoped repositories, one module per aggregate, each built on one SQLAlchemy ``Connection``.
+
+Repositories never commit: the caller (``mimamori.storage.unit_of_work`` or ``Database.transaction``) owns
+the transaction, so one pipeline batch (alerts, counters, quarantine, outbox) commits or fails as a whole.
+"""
+
+from mimamori.storage.repositories.alerts import AlertChange, AlertRepository
+from mimamori.storage.repositories.assets import AssetRepository
+from mimamori.storage.repositories.outbox import OutboxMessage, OutboxRepository
+from mimamori.storage.repositories.quarantine import MAX_DATA_BYTES, QuarantineRepository
+from mimamori.storage.repositories.sensors import Counters, SensorRepository
+from mimamori.storage.repositories.tenants import TenantRepository
+from mimamori.storage.repositories.users import LoginState, UserRepository
+
+__all__ = [
+    "MAX_DATA_BYTES",
+    "AlertChange",
+    "AlertRepository",
+    "AssetRepository",
+    "Counters",
+    "LoginState",
+    "OutboxMessage",
+    "OutboxRepository",
+    "QuarantineRepository",
+    "SensorRepository",
+    "TenantRepository",
+    "UserRepository",
+]

@@ -1,0 +1,54 @@
+"""All repositories on one connection, so a service can commit a whole pipeline batch atomically.
+
+with unit_of_work(db) as repos:
+    changes = repos.alerts.record(items)
+    repos.sensors.add_counters(deltas)
+    repos.outbox.add(...)
+# committed here, or rolled back if anything above raised
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from mimamori.storage.db import Database
+from mimamori.storage.repositories import (
+    AlertRepository,
+    AssetRepository,
+    OutboxRepository,
+    QuarantineRepository,
+    SensorRepository,
+    TenantRepository,
+    UserRepository,
+)
+
+
+class Repositories:
+    """Every repository, sharing ``connection`` and therefore its transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.tenants = TenantRepository(connection)
+        self.sensors = SensorRepository(connection)
+        self.users = UserRepository(connection)
+        self.alerts = AlertRepository(connection)
+        self.assets = AssetRepository(connection)
+        self.quarantine = QuarantineRepository(connection)
+        self.outbox = OutboxRepository(connection)
+
+
+@contextmanager
+def unit_of_work(db: Database) -> Iterator[Repositories]:
+    """Repositories in one write transaction: committed when the block ends, rolled back if it raises."""
+    with db.transaction() as connection:
+        yield Repositories(connection)
+
+
+@contextmanager
+def read_only(db: Database) -> Iterator[Repositories]:
+    """Repositories on a read-only connection (one consistent snapshot; any write raises)."""
+    with db.connect() as connection:
+        yield Repositories(connection)

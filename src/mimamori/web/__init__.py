@@ -1,0 +1,1 @@
+"""The web: FastAPI application factory, portal and SOC pages, templates and translations."""

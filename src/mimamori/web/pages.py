@@ -1,0 +1,83 @@
+"""Server-rendered pages: login, the SOC alert queue (all tenants) and the SME portal (one tenant)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from mimamori.api.deps import SESSION_USER, OptionalUserDep, RuntimeDep, UserDep
+from mimamori.domain import Severity
+from mimamori.errors import AuthError, PermissionDeniedError
+from mimamori.services import alerts, auth, tenants
+from mimamori.web.render import check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(user: OptionalUserDep) -> Response:
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/soc" if user.role.is_provider else "/portal", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        user = auth.authenticate(runtime.db, email, password)
+    except AuthError:
+        return render(request, "login.html", status_code=401, error=True)
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/soc", response_class=HTMLResponse)
+def soc(request: Request, user: UserDep, runtime: RuntimeDep, severity: Severity | None = None) -> Response:
+    if not user.role.is_provider:
+        raise PermissionDeniedError("provider staff only")
+    names = {t.id: t.name for t in tenants.list_tenants(runtime.db)}
+    found = alerts.list_alerts(runtime.db, user, None, severity=severity, limit=200)
+    return render(request, "soc.html", user=user, alerts=found, tenant_names=names, severity=severity)
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal(request: Request, user: UserDep, runtime: RuntimeDep) -> Response:
+    if user.tenant_id is None:
+        return RedirectResponse("/soc", status_code=303)
+    return _tenant_page(request, runtime, user, user.tenant_id)
+
+
+@router.get("/tenants/{tenant_id}", response_class=HTMLResponse)
+def tenant_page(tenant_id: str, request: Request, user: UserDep, runtime: RuntimeDep) -> Response:
+    return _tenant_page(request, runtime, user, tenant_id)
+
+
+def _tenant_page(request: Request, runtime: RuntimeDep, user: UserDep, tenant_id: str) -> Response:
+    found = alerts.list_alerts(runtime.db, user, tenant_id, limit=200)  # scoping happens here
+    tenant = tenants.get_tenant(runtime.db, tenant_id)
+    open_alerts = [a for a in found if a.status.value != "resolved"]
+    worst = max((a.severity.rank for a in open_alerts), default=0)
+    status = "action" if worst >= Severity.HIGH.rank else ("caution" if worst else "safe")
+    return render(request, "portal.html", user=user, tenant=tenant, alerts=found, status=status)

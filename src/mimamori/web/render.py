@@ -1,0 +1,78 @@
+"""Template rendering with autoescaping and the request's language."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from mimamori.domain import Alert
+from mimamori.errors import PermissionDeniedError
+from mimamori.web.i18n import LANGUAGES, pick_language, translations
+
+LANG_COOKIE = "mimamori_lang"
+CSRF_KEY = "csrf"
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("mimamori.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+    )
+    catalogue = translations(language)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+
+    def alert_title(alert: Alert) -> str:
+        """The alert's title in the page language, from the detector's message-id template."""
+        template = alert.evidence.get("title.template")
+        value = alert.evidence.get("indicator.value")
+        if isinstance(template, str) and isinstance(value, str):
+            try:
+                return catalogue.gettext(template) % {"value": value}
+            except (KeyError, TypeError, ValueError):
+                return alert.title
+        return alert.title
+
+    env.filters["alert_title"] = alert_title
+    return env
+
+
+def language(request: Request) -> str:
+    return pick_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_KEY)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session[CSRF_KEY] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get(CSRF_KEY)
+    if not isinstance(expected, str) or not submitted or not secrets.compare_digest(expected, submitted):
+        raise PermissionDeniedError("invalid or missing CSRF token; reload the page and try again")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = language(request)
+    page = environment(lang).get_template(template)
+    html = page.render(
+        request=request, lang=lang, languages=LANGUAGES, csrf_token=csrf_token(request), **context
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
