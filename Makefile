@@ -7,4 +7,4 @@ test:
 check:
 	./scripts/check
 bench:
-	. scripts/_venv.sh dev && .venv/bin/python bench/pipeline.py
+	MIMAMORI_EXTRAS=dev . scripts/_venv.sh && .venv/bin/python bench/pipeline.py

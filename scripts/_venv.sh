@@ -1,5 +1,5 @@
 # Shared by scripts/run, scripts/test and scripts/check: create .venv and install mimamori into it.
-# Usage: . scripts/_venv.sh [EXTRAS]   (EXTRAS e.g. "dev")
+# Usage: MIMAMORI_EXTRAS=dev . scripts/_venv.sh   (sourced, so the caller's "$@" stays untouched)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,11 +15,12 @@ if [ ! -x .venv/bin/python ]; then
     exit 1
   }
 fi
+EXTRAS="${MIMAMORI_EXTRAS:-}"
 SPEC="."
-[ -n "${1:-}" ] && SPEC=".[$1]"
-STAMP=".venv/.installed-$(cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-${1:-base}"
+[ -n "$EXTRAS" ] && SPEC=".[$EXTRAS]"
+STAMP=".venv/.installed-$(cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-${EXTRAS:-base}"
 if [ ! -f "$STAMP" ]; then
-  echo "installing mimamori${1:+ with $1 extras} into .venv ..."
+  echo "installing mimamori${EXTRAS:+ with $EXTRAS extras} into .venv ..."
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -c constraints.txt -e "$SPEC"
   touch "$STAMP"

@@ -43,7 +43,7 @@ def require_service(name: str, reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL schema for this session (``search_path`` set); dropped afterwards."""
-    import psycopg  # noqa: PLC0415 - only needed when a PostgreSQL test runs
+    import psycopg
 
     url = make_url(PG_URL)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)

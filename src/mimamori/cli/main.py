@@ -29,6 +29,7 @@ app.add_typer(setup.tenants_app, name="tenants")
 app.add_typer(setup.sensors_app, name="sensors")
 app.add_typer(setup.users_app, name="users")
 app.command("ingest")(setup.ingest)
+app.add_typer(setup.quarantine_app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
@@ -55,6 +56,9 @@ def _root(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        for noisy in ("httpx", "httpcore", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main() -> None:

@@ -147,3 +147,30 @@ def ingest(
             f"{result.received} records, {result.parsed} parsed, {result.quarantined} quarantined, "
             f"{result.findings} findings, {result.alerts_created} new alerts in {seconds:.1f}s"
         )
+
+
+quarantine_app = typer.Typer(help="Records that could not be parsed.", no_args_is_help=True)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    tenant: str = typer.Option(..., "--tenant"),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show quarantined records with the reason (newest first)."""
+    rows = [
+        {
+            "sensor_id": q.sensor_id,
+            "format": q.format,
+            "reason": q.reason,
+            "received_at": q.received_at.isoformat(),
+            "data": q.data[:2000].decode("utf-8", "replace"),
+        }
+        for q in tenants.list_quarantine(database(), tenant, limit)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"{r['received_at']} {r['format']}: {r['reason']}\n    {r['data'][:200]!r}")

@@ -126,6 +126,7 @@ class Finding:
     description: str = ""
     tags: tuple[str, ...] = ()
     evidence: Fields = field(default_factory=dict)
+    device_ip: str | None = None  # the customer's device's LAN address: the stable identity for dedup
 
 
 @dataclass(frozen=True, slots=True)

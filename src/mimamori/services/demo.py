@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEMO_PASSWORD = "mimamori-demo"  # noqa: S105 - printed on the console on purpose; demo mode only
 PROVIDER_EMAIL = "soc@provider.example"
 SOURCE_BASE = "127.0.1."  # FortiGate of simulated tenant i sends from 127.0.1.(i+1)
-SCENARIO_EVERY_MINUTES = 10
+SCENARIO_EVERY_MINUTES = 3  # the first round starts at once, so alerts show within a minute
 BENIGN_PER_MINUTE = 120  # per tenant
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mimamori.detection import DetectionEngine
+from mimamori.detection.hostnames import HostNames
 from mimamori.domain import Event, QuarantinedRecord, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import PARSERS
@@ -60,6 +61,7 @@ class Pipeline:
         self.db = db
         self.engine = engine
         self.max_record = max_record
+        self.hostnames = HostNames()
 
     def parse(
         self, records: Sequence[RawRecord]
@@ -116,6 +118,7 @@ class Pipeline:
     def process(self, records: Sequence[RawRecord]) -> BatchResult:
         """Run one batch through every stage and commit its results atomically."""
         events, bad, tallies, skipped = self.parse(records)
+        self.hostnames.enrich(events)
         findings = self.engine.run(events) if events else []
         result = BatchResult(
             received=len(records),

@@ -64,6 +64,9 @@ class Runtime:
             self.db, build_engine(content.detector_context(settings)), max_record=settings.record_max_bytes
         )
         self.processed = BatchResult()
+        self.totals: dict[str, int] = dict.fromkeys(
+            ("receiver_dropped", "receiver_unknown_source_rejected", "receiver_rejected", "http_rejected"), 0
+        )
         self.syslog = SyslogServer(
             self.bus,
             self.resolve_address,
@@ -148,8 +151,13 @@ class Runtime:
         if deltas:
             with unit_of_work(self.db) as uow:
                 uow.sensors.add_counters(deltas)
-        for address, count in snapshot.unknown_sources.items():
-            log.warning("rejected %d syslog messages from unregistered source %s", count, address)
+        for counts in snapshot.sensors.values():
+            self.totals["receiver_dropped"] += counts.dropped
+        for address, unknown in snapshot.unknown_sources.items():
+            self.totals["receiver_unknown_source_rejected"] += unknown.rejected
+            log.warning("rejected %d syslog messages from unregistered source %s", unknown.rejected, address)
+        for count in snapshot.rejected.values():
+            self.totals["receiver_rejected"] += count
 
     # -- HTTP ingest -----------------------------------------------------------------------------
     def route_for_token(self, token: str) -> Route:
@@ -175,6 +183,7 @@ class Runtime:
         if records:
             await self.bus.publish(records, wait=False)
         if rejected:
+            self.totals["http_rejected"] += len(rejected)
             bad = [
                 QuarantinedRecord(route.tenant_id, route.sensor_id, route.format, reason, data, now)
                 for data, reason in rejected
@@ -196,6 +205,23 @@ class Runtime:
                     )
                 }
             )
+
+    def metrics(self) -> dict[str, int]:
+        """Process-wide counters since start (no tenant data), for ``/metrics``."""
+        bus = self.bus.stats
+        return {
+            "records_received": self.processed.received,
+            "records_parsed": self.processed.parsed,
+            "records_quarantined": self.processed.quarantined,
+            "findings": self.processed.findings,
+            "alerts_created": self.processed.alerts_created,
+            "alerts_updated": self.processed.alerts_updated,
+            "bus_depth_batches": self.bus.depth(),
+            "bus_published_batches": bus.published,
+            "bus_redelivered_batches": bus.redelivered,
+            "bus_corrupt_frames": bus.corrupt_frames,
+            **self.totals,
+        }
 
     def ready(self) -> dict[str, bool]:
         """Readiness: the database answers and the queue is not full."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mimamori.domain import Sensor, Tenant
+from mimamori.domain import QuarantinedRecord, Sensor, Tenant
 from mimamori.errors import ValidationError
 from mimamori.parsers import PARSERS
 from mimamori.services.auth import hash_token, new_token
@@ -92,3 +92,10 @@ def rotate_token(db: Database, tenant_id: str, sensor_id: str) -> str:
     with unit_of_work(db) as uow:
         uow.sensors.set_token_hash(tenant_id, sensor_id, hash_token(token))
     return token
+
+
+def list_quarantine(db: Database, tenant_id: str, limit: int = 100) -> list[QuarantinedRecord]:
+    """Records of this tenant that no parser could read, newest first, with the reason."""
+    with read_only(db) as uow:
+        uow.tenants.get(tenant_id)
+        return uow.quarantine.list(tenant_id, limit)

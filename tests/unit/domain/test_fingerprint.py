@@ -29,3 +29,10 @@ def test_any_identity_part_changes_the_fingerprint() -> None:
         replace(BASE, timestamp=BASE.timestamp + timedelta(days=1)),
     ]
     assert len({fingerprint(v) for v in variants} | {fingerprint(BASE)}) == 6
+
+
+def test_device_ip_identifies_the_device_whatever_its_display_name() -> None:
+    by_name = replace(BASE, host="PC-XP-01", device_ip="192.168.1.5")
+    by_address = replace(BASE, host="192.168.1.5", device_ip="192.168.1.5")
+    assert fingerprint(by_name) == fingerprint(by_address)
+    assert fingerprint(by_name) != fingerprint(replace(by_name, device_ip="192.168.1.6"))

@@ -122,4 +122,5 @@ class IndicatorDetector:
             description=hit.description,
             tags=TAGS,
             evidence=evidence,
+            device_ip=internal if internal and _is_internal(internal) else None,
         )

@@ -1,0 +1,121 @@
+"""The pipeline use case: parse, detect, dedup, store, outbox, quarantine, counters — on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from tests.unit.services.conftest import C2
+
+from mimamori.domain import RawRecord
+from mimamori.services import Database, tenants
+from mimamori.services.pipeline import Pipeline
+from mimamori.storage import read_only
+
+NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+def fortigate(src: str, dst: str, action: str = "accept", name: str = "PC-XP-01") -> bytes:
+    return (
+        f'<189>date=2026-11-26 time=10:00:00 devname="FGT60F" devid="FGT60FTK0000" eventtime=1764118800000000000 '
+        f'tz="+0900" logid="0000000013" type="traffic" subtype="forward" level="notice" srcip={src} '
+        f'srcport=50000 dstip={dst} dstport=443 proto=6 action="{action}" policyid=1 service="HTTPS" '
+        f'sentbyte=100 rcvdbyte=200 srcname="{name}"'
+    ).encode()
+
+
+@pytest.fixture
+def sensor(db: Database) -> tuple[str, str]:
+    tenant = tenants.add_tenant(db, "A社")
+    return tenant.id, tenants.add_sensor(db, tenant.id, "utm", "fortigate", with_token=False).sensor.id
+
+
+def records(sensor: tuple[str, str], *payloads: bytes, fmt: str = "fortigate") -> list[RawRecord]:
+    return [RawRecord(sensor[0], sensor[1], fmt, p, NOW, "test") for p in payloads]
+
+
+def test_c2_connection_becomes_one_alert_with_one_outbox_row(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str]
+) -> None:
+    batch = records(
+        sensor,
+        fortigate("192.168.1.5", C2),
+        fortigate("192.168.1.5", C2),
+        fortigate("192.168.1.5", "13.107.42.14"),
+    )
+    result = pipeline.process(batch)
+    assert (result.received, result.parsed, result.findings, result.alerts_created) == (3, 3, 2, 1)
+    with read_only(db) as uow:
+        (alert,) = uow.alerts.list(sensor[0])
+        outbox = uow.outbox.list(sensor[0])
+        (stored_sensor,) = uow.sensors.list(sensor[0])
+    assert alert.count == 2
+    assert alert.host == "PC-XP-01"
+    assert alert.destination_ip == C2
+    assert alert.severity.value == "high"
+    assert [m.kind for m in outbox] == ["alert.created"]
+    assert (stored_sensor.received, stored_sensor.parsed, stored_sensor.quarantined) == (3, 3, 0)
+    assert stored_sensor.last_seen == NOW
+
+
+def test_a_redelivered_batch_creates_no_new_alert_or_notification(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str]
+) -> None:
+    batch = records(sensor, fortigate("192.168.1.5", C2))
+    assert pipeline.process(batch).alerts_created == 1
+    again = pipeline.process(batch)
+    assert again.alerts_created == 0
+    assert again.alerts_updated == 1
+    with read_only(db) as uow:
+        assert uow.alerts.count(sensor[0]) == 1
+        assert len(uow.outbox.list(sensor[0])) == 1
+
+
+def test_bad_records_are_quarantined_with_their_reason_and_the_batch_goes_on(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str]
+) -> None:
+    batch = records(
+        sensor,
+        b"\x00\xff garbage without key=value structure \xfe",
+        b"x" * 5000,  # over the pipeline's 4096-byte record limit
+        fortigate("192.168.1.5", C2),
+    )
+    batch.append(RawRecord(sensor[0], sensor[1], "no-such-format", b"hello", NOW, "test"))
+    result = pipeline.process(batch)
+    assert (result.parsed, result.quarantined, result.alerts_created) == (1, 3, 1)
+    with read_only(db) as uow:
+        reasons = sorted(q.reason for q in uow.quarantine.list(sensor[0]))
+        (stored_sensor,) = uow.sensors.list(sensor[0])
+    assert any("exceeds" in r for r in reasons)
+    assert any("no parser" in r for r in reasons)
+    assert stored_sensor.quarantined == 3
+
+
+def test_a_crashing_parser_is_contained(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mimamori.services import pipeline as module
+
+    def boom(_record: RawRecord) -> None:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setitem(module.PARSERS, "fortigate", boom)
+    result = pipeline.process(records(sensor, fortigate("192.168.1.5", C2)))
+    assert result.quarantined == 1
+    with read_only(db) as uow:
+        (bad,) = uow.quarantine.list(sensor[0])
+    assert bad.reason == "internal parser error: RuntimeError"
+
+
+def test_zeek_and_fortigate_views_of_one_device_share_one_alert(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str]
+) -> None:
+    zeek = (
+        '{"_path":"conn","ts":1764118801.5,"uid":"C1","id.orig_h":"192.168.1.5","id.orig_p":50001,'
+        f'"id.resp_h":"{C2}","id.resp_p":443,"proto":"tcp","conn_state":"SF"}}'
+    ).encode()
+    pipeline.process(records(sensor, fortigate("192.168.1.5", C2)) + records(sensor, zeek, fmt="zeek"))
+    with read_only(db) as uow:
+        (alert,) = uow.alerts.list(sensor[0])
+    assert alert.count == 2
+    assert alert.host == "PC-XP-01"
