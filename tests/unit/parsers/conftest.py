@@ -18,7 +18,10 @@ from mimamori.domain.models import Event, RawRecord
 from mimamori.parsers import Parser
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "parsers"
-SHARED_DATA = Path("/work/shared/data")
+# The project's shared test data sits beside the repository (../shared/data); overridable for other layouts.
+SHARED_DATA = Path(
+    os.environ.get("MIMAMORI_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data")
+)
 RECEIVED_AT = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 TENANT = "tenant-a"
 SENSOR = "sensor-1"
