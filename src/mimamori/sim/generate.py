@@ -69,7 +69,10 @@ def inject(
         tenant = victim(tenants, name, position)
         rng = random.Random(f"mimamori-sim-scenario:{seed}:{salt}{position}:{name}")  # noqa: S311  # simulation, not cryptography
         at = start_ns + int(span * (0.1 + 0.1 * (position % 5) + 0.05 * rng.random()))
-        ctx = ScenarioContext(name, tenant, rng, make_sink(fmt, tenant, rng, out), at, end_ns)
+        # The sink draws from its own stream, so the scenario's choices (victim device, its address, times)
+        # are the same whichever format renders them: FortiGate and Zeek views of one world agree.
+        sink_rng = random.Random(f"mimamori-sim-scenario-sink:{seed}:{salt}{position}:{name}:{fmt}")  # noqa: S311
+        ctx = ScenarioContext(name, tenant, rng, make_sink(fmt, tenant, sink_rng, out), at, end_ns)
         truths.extend(SCENARIOS[name].run(ctx))
     return truths
 

@@ -34,11 +34,13 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def pick_language(requested: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """Query parameter, then cookie, then Japanese (the service's users are Japanese first)."""
+def pick_language(requested: str | None, cookie: str | None) -> str:
+    """Query parameter, then cookie, then Japanese.
+
+    The browser's Accept-Language is deliberately ignored: the service is Japanese first, and an SME's
+    shared office PC or a provider's English-language browser must not switch the portal by accident.
+    """
     for candidate in (requested, cookie):
         if candidate in LANGUAGES:
             return candidate
-    if accept_language and accept_language.lower().startswith("en"):
-        return "en"
     return DEFAULT_LANGUAGE

@@ -45,11 +45,7 @@ def environment(language: str) -> Environment:
 
 
 def language(request: Request) -> str:
-    return pick_language(
-        request.query_params.get("lang"),
-        request.cookies.get(LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
+    return pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
 
 
 def csrf_token(request: Request) -> str:

@@ -168,3 +168,24 @@ def test_bundled_indicator_file_agrees_with_the_simulator() -> None:
             assert value.endswith((".example", ".invalid")) or value.startswith(
                 ("192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:")
             )
+
+
+def test_fortigate_and_zeek_views_of_one_world_agree_on_the_ground_truth() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mimamori import sim
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    views = [
+        sim.generate(
+            tenants=3,
+            seed=5,
+            scenarios=tuple(sim.SCENARIOS),
+            fmt=fmt,
+            start=start,
+            duration=timedelta(minutes=10),
+        ).truth
+        for fmt in ("fortigate", "zeek")
+    ]
+    fortigate, zeek = ([(t.scenario, t.host, t.host_ip, t.first_time) for t in view] for view in views)
+    assert fortigate == zeek

@@ -36,7 +36,7 @@ def test_translations_compile_and_fall_back() -> None:
 
 
 def test_language_choice_order() -> None:
-    assert pick_language("en", "ja", None) == "en"
-    assert pick_language(None, "en", None) == "en"
-    assert pick_language("fr", None, "en-US,en") == "en"
-    assert pick_language(None, None, None) == "ja"
+    assert pick_language("en", "ja") == "en"
+    assert pick_language(None, "en") == "en"
+    assert pick_language("fr", None) == "ja"
+    assert pick_language(None, None) == "ja"
