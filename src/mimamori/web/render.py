@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -16,6 +18,14 @@ from mimamori.web.i18n import LANGUAGES, pick_language, translations
 
 LANG_COOKIE = "mimamori_lang"
 CSRF_KEY = "csrf"
+
+
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+
+def local_time(moment: datetime) -> str:
+    """Times are shown in Japan time: the customers and the SOC work in it."""
+    return moment.astimezone(JAPAN).strftime("%Y-%m-%d %H:%M JST")
 
 
 @cache
@@ -41,6 +51,7 @@ def environment(language: str) -> Environment:
         return alert.title
 
     env.filters["alert_title"] = alert_title
+    env.filters["local_time"] = local_time
     return env
 
 
