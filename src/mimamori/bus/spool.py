@@ -5,7 +5,7 @@ Layout (one directory)::
     000000000007.seg   frames: MAGIC(4) | payload length u32 LE | CRC32(length + payload) u32 LE | payload
     000000000007.ack   acks:   frame offset u64 LE | CRC32(offset) u32 LE      (one per acknowledged batch)
 
-The payload is ``orjson`` of ``[[tenant, sensor, format, data as latin-1 str, received_at, origin], ...]``:
+The payload is ``orjson`` of ``[[tenant, sensor, format, data (latin-1), received_at, origin, tz], ...]``:
 latin-1 maps every byte to one code point, so ``data`` round-trips exactly, and orjson writes datetimes
 natively. The magic and the CRC over the length make a zero-filled or torn tail detectable. Everything
 here does blocking I/O and is meant to run in a worker thread, never on the event loop.
@@ -63,7 +63,15 @@ def encode_batch(records: Sequence[RawRecord]) -> bytes:
     """One frame (header + payload) for ``records``."""
     payload = orjson.dumps(
         [
-            (r.tenant_id, r.sensor_id, r.format, r.data.decode("latin-1"), r.received_at, r.origin)
+            (
+                r.tenant_id,
+                r.sensor_id,
+                r.format,
+                r.data.decode("latin-1"),
+                r.received_at,
+                r.origin,
+                r.timezone,
+            )
             for r in records
         ]
     )
@@ -74,8 +82,11 @@ def encode_batch(records: Sequence[RawRecord]) -> bytes:
 def decode_batch(payload: bytes) -> tuple[RawRecord, ...]:
     """The inverse of :func:`encode_batch` for a payload whose CRC has been checked."""
     return tuple(
-        RawRecord(t, s, f, d.encode("latin-1"), datetime.fromisoformat(ts), o)
-        for t, s, f, d, ts, o in orjson.loads(payload)
+        # Spools written before the timezone field carry six items: they get the default zone.
+        RawRecord(
+            item[0], item[1], item[2], item[3].encode("latin-1"), datetime.fromisoformat(item[4]), *item[5:]
+        )
+        for item in orjson.loads(payload)
     )
 
 

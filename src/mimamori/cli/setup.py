@@ -52,10 +52,22 @@ def sensors_add(
     name: str = typer.Option(..., "--name"),
     fmt: str = typer.Option(..., "--format", help="Parser: fortigate, zeek, syslog."),
     source_address: str | None = typer.Option(None, "--source-address", help="Syslog sender IP."),
+    timezone: str = typer.Option("Asia/Tokyo", "--timezone", help="The device's clock (IANA name)."),
+    cert_fingerprint: str | None = typer.Option(
+        None, "--cert-fingerprint", help="SHA-256 of the sender's TLS client certificate (syslog over TLS)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Register a log source; prints its HTTP ingest token once."""
-    new = tenants.add_sensor(database(), tenant, name, fmt, source_address=source_address)
+    """Register a log source; prints its token once (HTTP ingest, or in syslog structured data)."""
+    new = tenants.add_sensor(
+        database(),
+        tenant,
+        name,
+        fmt,
+        source_address=source_address,
+        timezone=timezone,
+        cert_fingerprint=cert_fingerprint,
+    )
     out = {"id": new.sensor.id, "tenant_id": tenant, "format": fmt, "token": new.token}
     if as_json:
         typer.echo(json.dumps(out))
@@ -74,6 +86,7 @@ def sensors_list(
             "name": s.name,
             "format": s.format,
             "source_address": s.source_address,
+            "timezone": s.timezone,
             "last_seen": s.last_seen.isoformat() if s.last_seen else None,
             "received": s.received,
             "parsed": s.parsed,

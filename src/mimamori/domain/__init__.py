@@ -1,6 +1,7 @@
 """Pure business objects and rules; imports nothing of the project but ``mimamori.errors``."""
 
 from mimamori.domain.models import (
+    DEFAULT_TIMEZONE,
     Alert,
     AlertStatus,
     Asset,
@@ -20,6 +21,7 @@ from mimamori.domain.models import (
 )
 
 __all__ = [
+    "DEFAULT_TIMEZONE",
     "Alert",
     "AlertStatus",
     "Asset",

@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+DEFAULT_TIMEZONE = "Asia/Tokyo"  # device clocks of Japanese SMEs; per sensor in its settings
+
 Scalar = str | int | float | bool
 FieldValue = Scalar | list[Scalar]
 Fields = dict[str, FieldValue]
@@ -72,6 +74,8 @@ class Sensor:
     name: str
     format: str
     source_address: str | None = None
+    timezone: str = DEFAULT_TIMEZONE  # the device's clock, for logs that carry no offset
+    cert_fingerprint: str | None = None  # SHA-256 (hex) of the TLS client certificate it sends with
     last_seen: datetime | None = None
     received: int = 0
     parsed: int = 0
@@ -89,6 +93,7 @@ class RawRecord:
     data: bytes
     received_at: datetime
     origin: str = ""  # e.g. "syslog-tcp 192.0.2.1:5141", "http", "file:/path#123"
+    timezone: str = DEFAULT_TIMEZONE  # the sensor's clock, for timestamps without an offset
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,9 @@ def read_body(
         if len(raw) > max_record:
             rejected.append((raw[:max_record], f"oversize: {len(raw)} bytes > {max_record}"))
             return
-        accepted.append(RawRecord(route.tenant_id, route.sensor_id, route.format, raw, now, ORIGIN))
+        accepted.append(
+            RawRecord(route.tenant_id, route.sensor_id, route.format, raw, now, ORIGIN, route.timezone)
+        )
 
     stripped = body.strip()
     if stripped.startswith(b"["):  # one JSON array, possibly pretty-printed over many lines

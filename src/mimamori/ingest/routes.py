@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mimamori.domain import DEFAULT_TIMEZONE
+
 __all__ = ["Resolver", "Route"]
 
 
@@ -20,6 +22,7 @@ class Route:
     tenant_id: str
     sensor_id: str
     format: str
+    timezone: str = DEFAULT_TIMEZONE
 
 
 Resolver = Callable[[str], Route | None]

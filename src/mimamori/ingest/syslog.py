@@ -272,9 +272,9 @@ class SyslogServer:
                 framer.drops.clear()
             if frames:
                 now = datetime.now(UTC)
-                t, s, f = route.tenant_id, route.sensor_id, route.format
+                t, s, f, z = route.tenant_id, route.sensor_id, route.format, route.timezone
                 self._stats.received(s, len(frames), now)
-                await self._tcp_batches.add([RawRecord(t, s, f, frame, now, origin) for frame in frames])
+                await self._tcp_batches.add([RawRecord(t, s, f, frame, now, origin, z) for frame in frames])
             if not data:
                 return
 
@@ -293,6 +293,12 @@ class SyslogServer:
         now = datetime.now(UTC)
         self._stats.received(route.sensor_id, 1, now)
         record = RawRecord(
-            route.tenant_id, route.sensor_id, route.format, message, now, _origin("udp", ip, port)
+            route.tenant_id,
+            route.sensor_id,
+            route.format,
+            message,
+            now,
+            _origin("udp", ip, port),
+            route.timezone,
         )
         self._udp_batches.add_nowait((record,))

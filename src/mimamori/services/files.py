@@ -60,7 +60,7 @@ def import_file(
         try:
             for position, line in _lines(handle, raw):
                 batch.append(
-                    RawRecord(tenant_id, sensor.id, fmt, line, datetime.now(UTC), origin),
+                    RawRecord(tenant_id, sensor.id, fmt, line, datetime.now(UTC), origin, sensor.timezone),
                 )
                 if len(batch) >= BATCH:
                     _flush(pipeline, batch, total, position, progress)

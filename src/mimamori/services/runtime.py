@@ -48,7 +48,7 @@ def open_database(settings: Settings) -> Database:
 
 
 def _route(sensor: Sensor) -> Route:
-    return Route(tenant_id=sensor.tenant_id, sensor_id=sensor.id, format=sensor.format)
+    return Route(sensor.tenant_id, sensor.id, sensor.format, sensor.timezone)
 
 
 class Runtime:

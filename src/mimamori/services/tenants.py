@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mimamori.domain import QuarantinedRecord, Sensor, Tenant
+from mimamori.domain import DEFAULT_TIMEZONE, QuarantinedRecord, Sensor, Tenant
 from mimamori.errors import ValidationError
 from mimamori.parsers import PARSERS
 from mimamori.services.auth import hash_token, new_token
@@ -43,10 +44,27 @@ def add_sensor(
     *,
     source_address: str | None = None,
     with_token: bool = True,
+    timezone: str = DEFAULT_TIMEZONE,
+    cert_fingerprint: str | None = None,
 ) -> NewSensor:
-    """Register a log source. Syslog senders are recognised by address, HTTP senders by token."""
+    """Register a log source.
+
+    Syslog senders are recognised by source address, TLS client certificate (SHA-256 fingerprint) or the
+    sensor token in the structured data; HTTP senders by the token. ``timezone`` is the device's clock,
+    used for logs whose timestamps carry no offset.
+    """
     if fmt not in PARSERS:
         raise ValidationError(f"unknown format {fmt!r}; known: {', '.join(sorted(PARSERS))}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            f"unknown time zone {timezone!r} (use an IANA name such as Asia/Tokyo)"
+        ) from exc
+    if cert_fingerprint is not None:
+        cert_fingerprint = cert_fingerprint.replace(":", "").strip().lower()
+        if len(cert_fingerprint) != 64 or any(c not in "0123456789abcdef" for c in cert_fingerprint):
+            raise ValidationError("a certificate fingerprint is 64 hex digits (SHA-256), colons allowed")
     token = new_token() if with_token else None
     with unit_of_work(db) as uow:
         uow.tenants.get(tenant_id)
@@ -56,6 +74,8 @@ def add_sensor(
             fmt,
             source_address=source_address,
             token_hash=hash_token(token) if token else None,
+            timezone=timezone,
+            cert_fingerprint=cert_fingerprint,
         )
     return NewSensor(sensor, token)
 
@@ -84,6 +104,12 @@ def address_routes(db: Database) -> dict[str, Sensor]:
     """Registered syslog source addresses -> their sensor, for the receivers' in-memory table."""
     with read_only(db) as uow:
         return {s.source_address: s for s in uow.sensors.list_all_routes() if s.source_address}
+
+
+def certificate_routes(db: Database) -> dict[str, Sensor]:
+    """Registered TLS client-certificate fingerprints -> their sensor."""
+    with read_only(db) as uow:
+        return {s.cert_fingerprint: s for s in uow.sensors.list_all_routes() if s.cert_fingerprint}
 
 
 def rotate_token(db: Database, tenant_id: str, sensor_id: str) -> str:

@@ -102,6 +102,8 @@ sensors = sa.Table(
     sa.Column("format", sa.String(64), nullable=False),
     sa.Column("source_address", sa.String(255), nullable=True, unique=True),
     sa.Column("token_hash", sa.String(128), nullable=True, unique=True),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Tokyo"),
+    sa.Column("cert_fingerprint", sa.String(64), nullable=True, unique=True),
     sa.Column("last_seen", UTCDateTime, nullable=True),
     _counter("received"),
     _counter("parsed"),
@@ -209,4 +211,20 @@ outbox = sa.Table(
     _counter("attempts"),
     sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
     sa.Index(None, "sent_at", "created_at"),
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("sensor_id", sa.String(ID_LENGTH), nullable=False),
+    # What was imported: the file's identity (hash of its head and size) and a display path.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("records", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("completed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "sensor_id", "fingerprint"),
 )

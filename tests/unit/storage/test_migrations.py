@@ -29,7 +29,7 @@ def test_single_head_and_runs_from_any_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the packaged migrations must not depend on the CWD
     script = ScriptDirectory.from_config(alembic_config())
-    assert script.get_heads() == ["0001"]
+    assert len(script.get_heads()) == 1  # one line of history, no branches
     db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
         db.migrate()

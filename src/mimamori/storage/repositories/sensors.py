@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
-from mimamori.domain.models import Sensor
+from mimamori.domain.models import DEFAULT_TIMEZONE, Sensor
 from mimamori.errors import NotFoundError, ValidationError
 from mimamori.storage.dialect import insert_for
 from mimamori.storage.repositories.tenants import TenantRepository
@@ -47,6 +48,8 @@ class SensorRepository:
         *,
         source_address: str | None = None,
         token_hash: str | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+        cert_fingerprint: str | None = None,
     ) -> Sensor:
         """Register a sensor; ValidationError if its address or token already belongs to another sensor.
 
@@ -56,7 +59,13 @@ class SensorRepository:
         if not TenantRepository(self._connection).exists(tenant_id):
             raise NotFoundError(f"tenant {tenant_id} not found")
         sensor = Sensor(
-            id=new_id(), tenant_id=tenant_id, name=name, format=format, source_address=source_address
+            id=new_id(),
+            tenant_id=tenant_id,
+            name=name,
+            format=format,
+            source_address=source_address,
+            timezone=timezone,
+            cert_fingerprint=cert_fingerprint,
         )
         statement = (
             insert_for(self._connection, sensors)
@@ -67,13 +76,15 @@ class SensorRepository:
                 format=format,
                 source_address=source_address,
                 token_hash=token_hash,
+                timezone=timezone,
+                cert_fingerprint=cert_fingerprint,
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing()
             .returning(sensors.c.id)
         )
         if self._connection.execute(statement).first() is None:
-            raise ValidationError("another sensor already uses this source address or token")
+            raise ValidationError("another sensor already uses this source address, token or certificate")
         return sensor
 
     def get(self, tenant_id: str, sensor_id: str) -> Sensor:
@@ -117,9 +128,19 @@ class SensorRepository:
         row = self._connection.execute(query).first()
         return None if row is None else _sensor(row._mapping)
 
+    def find_by_cert_fingerprint(self, fingerprint: str) -> Sensor | None:
+        """Provider-wide: the sensor whose TLS client certificate has this SHA-256 (syslog over TLS)."""
+        query = select(sensors).where(sensors.c.cert_fingerprint == fingerprint.lower())
+        row = self._connection.execute(query).first()
+        return None if row is None else _sensor(row._mapping)
+
     def list_all_routes(self) -> builtins.list[Sensor]:
-        """Provider-wide: every sensor with a source address, for the receiver's in-memory address table."""
-        query = select(sensors).where(sensors.c.source_address.is_not(None)).order_by(sensors.c.id)
+        """Provider-wide: every sensor with a source address or certificate, for the receivers' tables."""
+        query = (
+            select(sensors)
+            .where(sa.or_(sensors.c.source_address.is_not(None), sensors.c.cert_fingerprint.is_not(None)))
+            .order_by(sensors.c.id)
+        )
         return [_sensor(row._mapping) for row in self._connection.execute(query)]
 
     def add_counters(self, deltas: Mapping[str, Counters]) -> None:
@@ -167,6 +188,8 @@ def _sensor(row: RowMapping) -> Sensor:
         name=row["name"],
         format=row["format"],
         source_address=row["source_address"],
+        timezone=row["timezone"],
+        cert_fingerprint=row["cert_fingerprint"],
         last_seen=row["last_seen"],
         received=row["received"],
         parsed=row["parsed"],
