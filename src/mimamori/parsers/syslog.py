@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mimamori.domain.models import Event, Fields, RawRecord
+from mimamori.domain.models import DEFAULT_TIMEZONE, Event, Fields, RawRecord
 from mimamori.errors import ParseError
 
 FORMAT = "syslog"
@@ -74,14 +76,14 @@ def split_pri(text: str) -> tuple[int | None, str]:
     return pri, text[m.end() :]
 
 
-def parse_rfc3339(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp to aware UTC; a timestamp without offset is taken as UTC."""
+def parse_rfc3339(value: str, zone: tzinfo = UTC) -> datetime:
+    """Parse an RFC 3339 timestamp to aware UTC; one without offset is read in ``zone`` (default UTC)."""
     try:
         ts = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ParseError(f"bad timestamp: {value[:64]!r}") from exc
     if ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
+        ts = ts.replace(tzinfo=zone)
     try:
         return ts.astimezone(UTC)
     except OverflowError as exc:
@@ -142,12 +144,23 @@ def _parse_5424(text: str, facility: int | None, severity: int | None) -> Envelo
     )
 
 
-def _bsd_timestamp(m: re.Match[str], received_at: datetime) -> datetime:
-    """Build the BSD timestamp; without a year, take the year that puts it nearest before receipt."""
+@lru_cache(maxsize=256)
+def device_zone(name: str | None) -> tzinfo:
+    """The ``ZoneInfo`` of a sensor's clock; unknown or missing names fall back to Japan time (the default
+    of sensor registration, which validates the name)."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def _bsd_timestamp(m: re.Match[str], received_at: datetime, zone: tzinfo = UTC) -> datetime:
+    """Build the BSD timestamp in the device's ``zone``; without a year, take the year that puts it
+    nearest before receipt."""
     year_s, mon, day, hh, mm, ss = m.groups()
     year = int(year_s) if year_s else received_at.year
     try:
-        ts = datetime(year, _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+        ts = datetime(year, _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=zone).astimezone(UTC)
         # A December line received early in January belongs to the previous year.
         if not year_s and ts - received_at > timedelta(days=1):
             ts = ts.replace(year=year - 1)
@@ -156,17 +169,19 @@ def _bsd_timestamp(m: re.Match[str], received_at: datetime) -> datetime:
     return ts
 
 
-def _parse_3164(text: str, facility: int | None, severity: int | None, received_at: datetime) -> Envelope:
+def _parse_3164(
+    text: str, facility: int | None, severity: int | None, received_at: datetime, zone: tzinfo = UTC
+) -> Envelope:
     timestamp: datetime | None = None
     pos = 0
     m = _BSD_TS_RE.match(text)
     if m is not None:
-        timestamp = _bsd_timestamp(m, received_at)
+        timestamp = _bsd_timestamp(m, received_at, zone)
         pos = m.end()
     else:
         iso = _ISO_TS_RE.match(text)
         if iso is not None:
-            timestamp = parse_rfc3339(iso.group(1))
+            timestamp = parse_rfc3339(iso.group(1), zone)
             pos = iso.end()
     hostname = app_name = procid = None
     if timestamp is not None:
@@ -182,17 +197,17 @@ def _parse_3164(text: str, facility: int | None, severity: int | None, received_
     return Envelope(facility, severity, timestamp, hostname, app_name, procid, None, {}, text[pos:])
 
 
-def parse_envelope(data: bytes, *, received_at: datetime | None = None) -> Envelope:
+def parse_envelope(data: bytes, *, received_at: datetime | None = None, tz: tzinfo = UTC) -> Envelope:
     """Split a syslog line into its header and message.
 
     RFC 5424 is recognised by ``<PRI>1 ``; everything else is read as RFC 3164/BSD, with or without PRI.
     BSD timestamps carry no year and no zone: the year comes from ``received_at`` (default: now) and the
-    time is taken as UTC, because the sender's zone is not in the line.
+    time is read in ``tz``, the sending device's clock (``device_zone(record.timezone)``; UTC if not given).
     """
-    return envelope_from_text(decode(data), received_at=received_at)
+    return envelope_from_text(decode(data), received_at=received_at, tz=tz)
 
 
-def envelope_from_text(text: str, *, received_at: datetime | None = None) -> Envelope:
+def envelope_from_text(text: str, *, received_at: datetime | None = None, tz: tzinfo = UTC) -> Envelope:
     """``parse_envelope`` for already decoded text (vendor parsers decode once)."""
     pri, rest = split_pri(text)
     facility = severity = None
@@ -200,7 +215,7 @@ def envelope_from_text(text: str, *, received_at: datetime | None = None) -> Env
         facility, severity = divmod(pri, 8)
         if rest.startswith("1 "):
             return _parse_5424(rest, facility, severity)
-    return _parse_3164(rest, facility, severity, as_utc(received_at or datetime.now(UTC)))
+    return _parse_3164(rest, facility, severity, as_utc(received_at or datetime.now(UTC)), tz)
 
 
 def parse(record: RawRecord) -> Event | None:
@@ -208,7 +223,7 @@ def parse(record: RawRecord) -> Event | None:
     text = decode(record.data)
     if not text.strip():
         return None
-    env = envelope_from_text(text, received_at=record.received_at)
+    env = envelope_from_text(text, received_at=record.received_at, tz=device_zone(record.timezone))
     fields: Fields = {"message": env.message}
     if env.facility is not None and env.severity is not None:
         fields["log.syslog.facility.code"] = env.facility

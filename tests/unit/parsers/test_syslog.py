@@ -66,3 +66,18 @@ def test_malformed_lines_raise_parse_error(line: bytes) -> None:
 
 def test_empty_line_is_no_event() -> None:
     assert syslog.parse(record("syslog", b"\r\n")) is None
+
+
+def test_bsd_timestamps_are_read_in_the_sensors_time_zone() -> None:
+    from dataclasses import replace
+
+    from mimamori.parsers import syslog as module
+
+    line = "<13>Oct 11 22:14:15 host app: hello"
+    japan = module.parse(record("syslog", line))
+    utc = module.parse(replace(record("syslog", line), timezone="UTC"))
+    assert japan is not None
+    assert utc is not None
+    assert japan.timestamp.isoformat() == "2023-10-11T13:14:15+00:00"
+    assert utc.timestamp.isoformat() == "2023-10-11T22:14:15+00:00"
+    assert module.device_zone("Not/AZone") == module.device_zone("Asia/Tokyo")
