@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,13 @@ def default_data_dir() -> Path:
     return Path(base) / "mimamori"
 
 
+class WatchEntry(BaseModel):
+    """One directory-watch source: a glob of files and the sensor their lines belong to."""
+
+    path: str
+    sensor: str
+
+
 class Settings(BaseSettings):
     """Every setting of a mimamori process."""
 
@@ -45,9 +52,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     syslog_host: str = "127.0.0.1"
-    syslog_tcp_port: int = 6514
+    syslog_tcp_port: int = 5514
     syslog_udp_port: int = 5514
+    syslog_tls_port: int = 6514  # RFC 5425; listens only when a server certificate is configured
     syslog_max_message: int = 64 * 1024
+    tls_cert_file: Path | None = None  # PEM server certificate (chain) for syslog over TLS
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None  # CA bundle that signs sensors' client certificates
+    tls_require_client_cert: bool = False  # False: senders without a certificate use token or address
+
+    # Files another agent writes, tailed into a sensor: [[watch]] path = "/var/log/fw/*.log", sensor = "<id>"
+    watch: list[WatchEntry] = Field(default_factory=list)
+    watch_from_start: bool = False
 
     queue_batches: int = 256  # bounded in-process queue, in batches
     batch_size: int = 500
