@@ -35,6 +35,7 @@ class WatchEntry(BaseModel):
     """One directory-watch source: a glob of files and the sensor their lines belong to."""
 
     path: str
+    tenant: str
     sensor: str
 
 
@@ -61,7 +62,8 @@ class Settings(BaseSettings):
     tls_client_ca_file: Path | None = None  # CA bundle that signs sensors' client certificates
     tls_require_client_cert: bool = False  # False: senders without a certificate use token or address
 
-    # Files another agent writes, tailed into a sensor: [[watch]] path = "/var/log/fw/*.log", sensor = "<id>"
+    # Files another agent writes, tailed into a sensor:
+    # [[watch]] path = "/var/log/fw/*.log", tenant = "<tenant id>", sensor = "<sensor id>"
     watch: list[WatchEntry] = Field(default_factory=list)
     watch_from_start: bool = False
 

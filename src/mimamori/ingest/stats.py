@@ -1,4 +1,4 @@
-"""Receiver counters: what each sensor sent or lost, and which unknown addresses tried to send.
+"""Receiver counters: what each sensor sent or lost, and which unknown senders tried to send.
 
 Receivers count in memory (cheap, from the event loop or any thread); a service periodically calls
 ``snapshot_and_reset`` and adds the deltas to the sensor rows in the database, so the hot path never
@@ -27,10 +27,15 @@ class SensorCounts:
 
 @dataclass(frozen=True, slots=True)
 class UnknownSourceCounts:
-    """Rejected connections or datagrams from an address that no sensor is registered for."""
+    """Rejected connections or datagrams from an address that no sensor could be found for.
+
+    ``by_reason`` names the credential that failed (``unknown-address``, ``unknown-token``,
+    ``unknown-certificate``) and sums to ``rejected``.
+    """
 
     rejected: int
     last_seen: datetime
+    by_reason: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +61,19 @@ class _Sensor:
     dropped: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _Unknown:
+    last_seen: datetime
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
 class ReceiverStats:
-    """Thread-safe counters shared by all receivers of one process."""
+    """Thread-safe counters shared by all receivers of one process (syslog, HTTP, directory watch)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sensors: dict[str, _Sensor] = {}
-        self._unknown: dict[str, tuple[int, datetime]] = {}
+        self._unknown: dict[str, _Unknown] = {}
         self._rejected: dict[str, int] = {}
 
     def received(self, sensor_id: str, count: int = 1, at: datetime | None = None) -> None:
@@ -84,12 +95,18 @@ class ReceiverStats:
                 sensor = self._sensors[sensor_id] = _Sensor()
             sensor.dropped[reason] = sensor.dropped.get(reason, 0) + count
 
-    def unknown_source(self, address: str, at: datetime | None = None) -> None:
-        """A connection or datagram from ``address`` was rejected: no sensor is registered for it."""
+    def unknown_source(
+        self, address: str, at: datetime | None = None, *, reason: str = "unknown-address"
+    ) -> None:
+        """A connection or datagram from ``address`` was rejected: no sensor matches its credentials."""
         at = at or datetime.now(UTC)
         with self._lock:
-            count, _ = self._unknown.get(address, (0, at))
-            self._unknown[address] = (count + 1, at)
+            unknown = self._unknown.get(address)
+            if unknown is None:
+                unknown = self._unknown[address] = _Unknown(at)
+            elif at > unknown.last_seen:
+                unknown.last_seen = at
+            unknown.rejected[reason] = unknown.rejected.get(reason, 0) + 1
 
     def rejected(self, reason: str, count: int = 1) -> None:
         """Input refused before its sender was known (e.g. too many connections)."""
@@ -107,6 +124,9 @@ class ReceiverStats:
                 sensor_id: SensorCounts(s.received, sum(s.dropped.values()), s.last_seen, s.dropped)
                 for sensor_id, s in sensors.items()
             },
-            unknown_sources={a: UnknownSourceCounts(n, at) for a, (n, at) in unknown.items()},
+            unknown_sources={
+                a: UnknownSourceCounts(sum(u.rejected.values()), u.last_seen, u.rejected)
+                for a, u in unknown.items()
+            },
             rejected=rejected,
         )

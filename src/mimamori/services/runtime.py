@@ -22,6 +22,8 @@ from mimamori.ingest.http import decode_body, read_body
 from mimamori.ingest.routes import Route
 from mimamori.ingest.stats import ReceiverStats
 from mimamori.ingest.syslog import SyslogServer
+from mimamori.ingest.tls import server_context
+from mimamori.ingest.watch import DirectoryWatcher, WatchSource
 from mimamori.services import content, tenants
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
@@ -67,19 +69,48 @@ class Runtime:
         self.totals: dict[str, int] = dict.fromkeys(
             ("receiver_dropped", "receiver_unknown_source_rejected", "receiver_rejected", "http_rejected"), 0
         )
+        tls_context = None
+        if settings.tls_cert_file is not None:
+            tls_context = server_context(
+                settings.tls_cert_file,
+                settings.tls_key_file,
+                cafile=settings.tls_client_ca_file,
+                require_client_cert=settings.tls_require_client_cert,
+            )
         self.syslog = SyslogServer(
             self.bus,
-            self.resolve_address,
+            self,
             host=settings.syslog_host,
             tcp_port=settings.syslog_tcp_port,
             udp_port=settings.syslog_udp_port,
+            tls_port=settings.syslog_tls_port if tls_context is not None else None,
+            tls_context=tls_context,
             max_message=settings.syslog_max_message,
             batch_size=settings.batch_size,
             linger_ms=settings.batch_linger_ms,
             stats=self.stats,
         )
+        self.watcher: DirectoryWatcher | None = None
+        if settings.watch:
+            sources = [
+                WatchSource(
+                    entry.path,
+                    _route(tenants.get_sensor(self.db, entry.tenant, entry.sensor)),
+                    from_start=settings.watch_from_start,
+                )
+                for entry in settings.watch
+            ]
+            self.watcher = DirectoryWatcher(
+                self.bus,
+                sources,
+                state_path=settings.data_dir / "watch-state.json",
+                batch_size=settings.batch_size,
+                max_line=settings.record_max_bytes,
+                stats=self.stats,
+            )
         self.syslog_ports: tuple[int, int] = (0, 0)
         self._routes: dict[str, Route] = {}
+        self._cert_routes: dict[str, Route] = {}
         self._tokens: dict[str, tuple[float, Route | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
@@ -89,15 +120,21 @@ class Runtime:
         await self.bus.start()
         self.refresh_routes()
         self.syslog_ports = await self.syslog.start()
+        if self.watcher is not None:
+            await self.watcher.start()
         self._tasks = [
             asyncio.create_task(self._work(), name="pipeline-worker"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
         self.started = True
         log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
+        if self.syslog.tls_port:
+            log.info("syslog over TLS on tcp/%d", self.syslog.tls_port)
 
     async def stop(self) -> None:
         await self.syslog.stop()
+        if self.watcher is not None:
+            await self.watcher.stop()
         await self._drain()
         for task in self._tasks:
             task.cancel()
@@ -137,9 +174,21 @@ class Runtime:
 
     def refresh_routes(self) -> None:
         self._routes = {addr: _route(s) for addr, s in tenants.address_routes(self.db).items()}
+        self._cert_routes = {fp: _route(s) for fp, s in tenants.certificate_routes(self.db).items()}
 
-    def resolve_address(self, address: str) -> Route | None:
-        return self._routes.get(address)
+    # -- SenderResolver: how receivers learn which sensor sent something ----------------------------
+    def by_address(self, ip: str) -> Route | None:
+        return self._routes.get(ip)
+
+    def by_certificate(self, sha256_hex: str) -> Route | None:
+        return self._cert_routes.get(sha256_hex)
+
+    def by_token(self, token: str) -> Route | None:
+        """Called from a receiver's worker thread; the token cache makes repeats cheap."""
+        try:
+            return self.route_for_token(token)
+        except AuthError:
+            return None
 
     def flush_stats(self) -> None:
         snapshot = self.stats.snapshot_and_reset()
@@ -155,7 +204,10 @@ class Runtime:
             self.totals["receiver_dropped"] += counts.dropped
         for address, unknown in snapshot.unknown_sources.items():
             self.totals["receiver_unknown_source_rejected"] += unknown.rejected
-            log.warning("rejected %d syslog messages from unregistered source %s", unknown.rejected, address)
+            reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(unknown.by_reason.items()))
+            log.warning(
+                "rejected %d messages from unregistered sender %s (%s)", unknown.rejected, address, reasons
+            )
         for count in snapshot.rejected.values():
             self.totals["receiver_rejected"] += count
 

@@ -80,6 +80,11 @@ def add_sensor(
     return NewSensor(sensor, token)
 
 
+def get_sensor(db: Database, tenant_id: str, sensor_id: str) -> Sensor:
+    with read_only(db) as uow:
+        return uow.sensors.get(tenant_id, sensor_id)
+
+
 def list_sensors(db: Database, tenant_id: str) -> list[Sensor]:
     with read_only(db) as uow:
         return uow.sensors.list(tenant_id)

@@ -27,3 +27,13 @@ def test_snapshot_returns_deltas_and_resets() -> None:
     assert snapshot.unknown_sources["192.0.2.9"].last_seen == T0 + timedelta(seconds=1)
     assert snapshot.rejected == {"connection-limit": 1}
     assert stats.snapshot_and_reset().empty
+
+
+def test_unknown_sources_are_counted_by_the_credential_that_failed() -> None:
+    stats = ReceiverStats()
+    stats.unknown_source("192.0.2.9", T0, reason="unknown-token")
+    stats.unknown_source("192.0.2.9", T0 - timedelta(seconds=1))  # last_seen never goes back
+    stats.unknown_source("192.0.2.9", T0, reason="unknown-token")
+    unknown = stats.snapshot_and_reset().unknown_sources["192.0.2.9"]
+    assert (unknown.rejected, unknown.last_seen) == (3, T0)
+    assert unknown.by_reason == {"unknown-token": 2, "unknown-address": 1}

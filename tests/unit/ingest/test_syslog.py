@@ -3,93 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from tests.unit.ingest.syslog_env import (
+    HOST,
+    Directory,
+    closed_by_server,
+    collect,
+    known,
+    octet,
+    run,
+    running,
+    send_tcp,
+)
 
 from mimamori.bus.embedded import EmbeddedBus
-from mimamori.domain import RawRecord
-from mimamori.ingest import ReceiverStats, Route, SyslogPorts, SyslogServer
-
-HOST = "127.0.0.1"
-ROUTE = Route("tenant-a", "sensor-1", "fortigate")
-
-
-def run(coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def known(ip: str) -> Route | None:
-    return ROUTE if ip == HOST else None
-
-
-@dataclass
-class Env:
-    bus: EmbeddedBus
-    server: SyslogServer
-    ports: SyslogPorts
-    stats: ReceiverStats
-
-    @property
-    def tcp(self) -> int:
-        return self.ports.tcp
-
-    @property
-    def udp(self) -> int:
-        return self.ports.udp
-
-
-@contextlib.asynccontextmanager
-async def running(
-    tmp_path: Path, resolve: Callable[[str], Route | None] = known, max_batches: int = 256, **options: Any
-) -> AsyncIterator[Env]:
-    bus = EmbeddedBus(tmp_path / "spool", max_batches=max_batches, fsync=False)
-    await bus.start()
-    stats = ReceiverStats()
-    options.setdefault("linger_ms", 20)
-    server = SyslogServer(bus, resolve, host=HOST, tcp_port=0, udp_port=0, stats=stats, **options)
-    ports = await server.start()
-    try:
-        yield Env(bus, server, ports, stats)
-    finally:
-        await server.stop()
-        await bus.close()
-
-
-async def collect(bus: EmbeddedBus, count: int) -> list[RawRecord]:
-    records: list[RawRecord] = []
-    if count == 0:
-        return records
-    async for delivery in bus.deliveries():
-        records.extend(delivery.records)
-        await delivery.ack()
-        if len(records) >= count:
-            break
-    return records
-
-
-async def send_tcp(port: int, *chunks: bytes) -> None:
-    _, writer = await asyncio.open_connection(HOST, port)
-    for chunk in chunks:
-        writer.write(chunk)
-        await writer.drain()
-        await asyncio.sleep(0.005)  # let the server see separate reads
-    writer.close()
-    await writer.wait_closed()
-
-
-async def closed_by_server(reader: asyncio.StreamReader) -> bool:
-    try:  # unread data makes the close a reset
-        return await asyncio.wait_for(reader.read(), 2) == b""
-    except ConnectionResetError:
-        return True
-
-
-def octet(message: bytes) -> bytes:
-    return b"%d %s" % (len(message), message)
+from mimamori.ingest import ReceiverStats, Route, SyslogServer
 
 
 def test_octet_counted_and_lf_framed_messages_arrive_exactly(tmp_path: Path) -> None:
@@ -294,5 +224,134 @@ def test_many_idle_and_misbehaving_connections_do_not_hurt(tmp_path: Path) -> No
                 writer.close()
             drops = env.stats.snapshot_and_reset().sensors["sensor-1"].dropped_by_reason
             assert drops == {"oversize": 1, "truncated": 1}
+
+    run(scenario())
+
+
+# -- sender identification: token in the structured data, then address ---------------------------------
+BY_TOKEN = Route("tenant-b", "sensor-token", "syslog", "UTC")
+BY_ADDRESS = Route("tenant-c", "sensor-address", "fortigate")
+
+
+def sd(token: str, text: str = "msg") -> bytes:
+    return b'<134>1 2026-11-26T10:00:00+09:00 fw01 - - - [mimamori@32473 token="%s"] %s' % (
+        token.encode(),
+        text.encode(),
+    )
+
+
+def test_a_token_identifies_a_tcp_connection_once_and_other_tokens_are_dropped(tmp_path: Path) -> None:
+    directory = Directory(tokens={"tok-1": BY_TOKEN}, token_delay=0.05)
+    messages = [sd("tok-1", "one"), b"<13>no token", sd("tok-2", "other"), sd("tok-1", "two")]
+
+    async def scenario() -> None:
+        async with running(tmp_path, resolve=directory) as env:
+            await send_tcp(env.tcp, b"".join(octet(m) for m in messages))
+            records = await collect(env.bus, 3)
+            assert [r.data for r in records] == [messages[0], messages[1], messages[3]]  # bytes untouched
+            assert {(r.tenant_id, r.sensor_id, r.format, r.timezone) for r in records} == {
+                ("tenant-b", "sensor-token", "syslog", "UTC")
+            }
+            counts = env.stats.snapshot_and_reset().sensors["sensor-token"]
+            assert (counts.received, counts.dropped_by_reason) == (3, {"token-mismatch": 1})
+            assert directory.token_calls == ["tok-1"]  # once per connection, not per message
+
+    run(scenario())
+
+
+def test_the_token_wins_over_the_address_and_a_tokenless_start_forbids_tokens(tmp_path: Path) -> None:
+    directory = Directory(addresses={HOST: BY_ADDRESS}, tokens={"tok-1": BY_TOKEN})
+
+    async def scenario() -> None:
+        async with running(tmp_path, resolve=directory) as env:
+            await send_tcp(env.tcp, sd("tok-1") + b"\n")
+            await send_tcp(env.tcp, b"<13>plain\n" + sd("tok-1", "later") + b"\n<13>plain again\n")
+            await send_tcp(env.tcp, sd("unknown-token") + b"\n")  # unknown token: the address decides
+            records = await collect(env.bus, 4)
+            assert [(r.sensor_id, r.data) for r in records] == [
+                ("sensor-token", sd("tok-1")),
+                ("sensor-address", b"<13>plain"),
+                ("sensor-address", b"<13>plain again"),
+                ("sensor-address", sd("unknown-token")),
+            ]
+            drops = env.stats.snapshot_and_reset().sensors["sensor-address"].dropped_by_reason
+            assert drops == {"token-mismatch": 1}
+
+    run(scenario())
+
+
+def test_unknown_tokens_are_rejected_and_silent_strangers_timed_out(tmp_path: Path) -> None:
+    directory = Directory(tokens={"tok-1": BY_TOKEN})
+
+    async def scenario() -> None:
+        async with running(tmp_path, resolve=directory, identify_timeout_s=0.2) as env:
+            reader, writer = await asyncio.open_connection(HOST, env.tcp)
+            writer.write(sd("wrong") + b"\n" + sd("tok-1") + b"\n")
+            assert await closed_by_server(reader)
+            writer.close()
+            silent_reader, silent = await asyncio.open_connection(HOST, env.tcp)
+            assert await closed_by_server(silent_reader)  # no first message within identify_timeout_s
+            silent.close()
+            slow_reader, slow = await asyncio.open_connection(HOST, env.tcp)
+            started = asyncio.get_running_loop().time()
+            for _ in range(6):  # bytes that never make a message do not extend the time allowed
+                slow.write(b"x")
+                await asyncio.sleep(0.1)
+            assert await closed_by_server(slow_reader)
+            assert asyncio.get_running_loop().time() - started < 1.5
+            slow.close()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.sendto(sd("wrong"), (HOST, env.udp))
+                udp.sendto(b"<13>no token", (HOST, env.udp))
+            await asyncio.sleep(0.2)
+            snapshot = env.stats.snapshot_and_reset()
+            unknown = snapshot.unknown_sources[HOST]
+            assert unknown.by_reason == {"unknown-token": 2, "unknown-address": 1}
+            assert unknown.rejected == 3
+            assert snapshot.sensors == {}
+            assert env.bus.stats.published == 0
+
+    run(scenario())
+
+
+def test_udp_datagrams_with_a_new_token_wait_for_one_look_up(tmp_path: Path) -> None:
+    directory = Directory(addresses={HOST: BY_ADDRESS}, tokens={"tok-1": BY_TOKEN}, token_delay=0.1)
+    messages = [sd("tok-1", str(i)) for i in range(30)]
+
+    async def scenario() -> None:
+        async with running(tmp_path, resolve=directory) as env:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                for message in messages:
+                    udp.sendto(message, (HOST, env.udp))
+                udp.sendto(b"<13>by address", (HOST, env.udp))
+                await asyncio.sleep(0.3)
+                udp.sendto(sd("tok-1", "cached"), (HOST, env.udp))
+            records = await collect(env.bus, 32)
+            by_sensor: dict[str, list[bytes]] = {}
+            for record in records:
+                by_sensor.setdefault(record.sensor_id, []).append(record.data)
+            assert by_sensor == {
+                "sensor-token": [*messages, sd("tok-1", "cached")],
+                "sensor-address": [b"<13>by address"],
+            }
+            assert directory.token_calls == ["tok-1"]
+            assert env.server.senders.token_lookups == 1
+
+    run(scenario())
+
+
+def test_a_plain_address_callable_and_a_failing_resolver_are_accepted(tmp_path: Path) -> None:
+    class Broken(Directory):
+        def by_address(self, ip: str) -> Route | None:
+            raise RuntimeError("table not loaded")
+
+    async def scenario() -> None:
+        async with running(tmp_path, resolve=Broken()) as env:
+            await send_tcp(env.tcp, b"<13>x\n")
+            await asyncio.sleep(0.1)
+            assert env.stats.snapshot_and_reset().unknown_sources[HOST].rejected == 1
+        async with running(tmp_path, resolve=known) as env:  # plain Callable[[str], Route | None]
+            await send_tcp(env.tcp, sd("ignored") + b"\n")
+            assert [r.sensor_id for r in await collect(env.bus, 1)] == ["sensor-1"]
 
     run(scenario())
