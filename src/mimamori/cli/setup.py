@@ -7,13 +7,14 @@ import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mimamori.cli.context import database, settings
 from mimamori.detection import build_engine
 from mimamori.domain import Role
 from mimamori.services import auth, content, files, tenants
-from mimamori.services.pipeline import BatchResult, Pipeline
+from mimamori.services.pipeline import Pipeline
 
 tenants_app = typer.Typer(help="SME customers.", no_args_is_help=True)
 sensors_app = typer.Typer(help="Log sources of a customer.", no_args_is_help=True)
@@ -118,48 +119,47 @@ def users_add(
 
 
 def ingest(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    paths: list[Path] = typer.Argument(..., exists=True, readable=True, help="Files and directories."),
     tenant: str = typer.Option(..., "--tenant"),
-    fmt: str = typer.Option(..., "--format", help="fortigate, zeek or syslog."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="Parser (fortigate, zeek, syslog, evtx...); EVTX and Zeek TSV are recognised."
+    ),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON summary line."),
 ) -> None:
-    """Import a log file (plain or gzip) through the pipeline."""
+    """Import log files, directories and archives (gz, zip, tar) through the pipeline; resumable."""
     current = settings()
     content.ensure_content(current)
     pipeline = Pipeline(database(current), build_engine(content.detector_context(current)))
-    size = path.stat().st_size
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        transient=as_json,
-        disable=as_json,
-    ) as progress:
-        task = progress.add_task(path.name, total=size)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("", total=files.total_bytes(paths))
 
-        def advance(position: int, _result: BatchResult) -> None:
-            progress.update(task, completed=position)
+        def advance(done: int, origin: str) -> None:
+            progress.update(task, completed=done, description=origin[-40:])
 
-        started = time.perf_counter()
-        result = files.import_file(pipeline, path, tenant, fmt, progress=advance)
-        progress.update(task, completed=size)
-    seconds = time.perf_counter() - started
-    summary = {
-        "received": result.received,
-        "parsed": result.parsed,
-        "quarantined": result.quarantined,
-        "duplicates": 0,
-        "alerts_created": result.alerts_created,
-        "seconds": round(seconds, 3),
-    }
+        try:
+            report = files.import_paths(pipeline, paths, tenant, fmt, progress=advance)
+        except KeyboardInterrupt:
+            typer.echo("interrupted: run the same command again to resume", err=True)
+            raise typer.Exit(130) from None
+    summary = report.summary(time.perf_counter() - started)
+    for failed in report.errors:
+        typer.echo(f"error: {failed.error}", err=True)
     if as_json:
-        typer.echo(json.dumps(summary))
+        typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
+        for f in report.files:
+            typer.echo(
+                f"{f.origin}: {f.received} records, {f.duplicates} duplicates, {f.quarantined} quarantined"
+            )
         typer.echo(
-            f"{result.received} records, {result.parsed} parsed, {result.quarantined} quarantined, "
-            f"{result.findings} findings, {result.alerts_created} new alerts in {seconds:.1f}s"
+            f"{report.received} records, {report.parsed} parsed, {report.quarantined} quarantined, "
+            f"{report.duplicates} duplicates, {report.alerts_created} new alerts in {summary['seconds']}s"
         )
+    if report.errors:
+        raise typer.Exit(6)
 
 
 quarantine_app = typer.Typer(help="Records that could not be parsed.", no_args_is_help=True)

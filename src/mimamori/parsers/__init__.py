@@ -11,14 +11,46 @@ from collections.abc import Callable
 
 from mimamori.domain.models import Event, RawRecord
 from mimamori.errors import ParseError
-from mimamori.parsers import fortigate, syslog, zeek
+from mimamori.parsers import (  # JSON family
+    auto,
+    cef,
+    cisco_asa,
+    ecs,
+    evtx,
+    fortigate,
+    generic,
+    leef,
+    mde,
+    paloalto,
+    pfsense,
+    sophos,
+    suricata,
+    syslog,
+    wazuh,
+    yamaha_rtx,
+    zeek,
+)
 
 Parser = Callable[[RawRecord], Event | None]
 
 PARSERS: dict[str, Parser] = {
+    evtx.FORMAT: evtx.parse,
     syslog.FORMAT: syslog.parse,
     fortigate.FORMAT: fortigate.parse,
     zeek.FORMAT: zeek.parse,
+    yamaha_rtx.FORMAT: yamaha_rtx.parse,
+    pfsense.FORMAT: pfsense.parse,
+    cisco_asa.FORMAT: cisco_asa.parse,
+    paloalto.FORMAT: paloalto.parse,
+    sophos.FORMAT: sophos.parse,
+    cef.FORMAT: cef.parse,
+    leef.FORMAT: leef.parse,
+    auto.FORMAT: auto.parse,
+    suricata.FORMAT: suricata.parse,
+    ecs.FORMAT: ecs.parse,
+    wazuh.FORMAT: wazuh.parse,
+    mde.FORMAT: mde.parse,
+    generic.FORMAT: generic.parse,
 }
 
 

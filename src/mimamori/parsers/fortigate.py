@@ -6,25 +6,31 @@ Keys with an ECS meaning are renamed (see ``_RENAMES`` and ``_build``); every ot
 ``fortigate.<key>`` so that nothing the device said is lost. Datasets: ``fortigate.traffic``,
 ``fortigate.utm.<subtype>`` (virus, webfilter, ips, app-ctrl, emailfilter, dns, anomaly...),
 ``fortigate.event`` and ``fortigate.<type>`` for other types.
+
+Speed (FortiGate is the bulk of the traffic): canonical bodies are split by ``_fast.kv_pairs`` (str
+methods + orjson, ~4x faster than a regex) and renamed through a cached per-layout ``_Layout``, because
+one device repeats a few hundred key layouts; anything unusual goes through ``_tokens_exact``. Both
+paths give the same pairs, which a property test checks.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from operator import itemgetter
 
 from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import syslog
+from mimamori.parsers._fast import BoundedCache, kv_pairs, to_ints
+from mimamori.parsers._fast import kv_pairs_exact as _tokens_exact
 
 FORMAT = "fortigate"
 
-# One token: key=value (quoted, possibly unterminated -> detected, or bare) or a stray word. Possessive
-# quantifiers and an always-matching quoted branch keep this linear on hostile input.
-_TOKEN_RE = re.compile(r'([^\s="]++)=(?:"((?:[^"\\]++|\\.)*+)("?)|([^\s"]*+))|(\S+)')
 # Where the key=value body starts after any header: the first `key=` at the start or after a space.
 _BODY_RE = re.compile(r"(?:^|(?<= ))[A-Za-z_][\w\-.]{0,63}=")
-_UNESCAPE_RE = re.compile(r'\\(["\\])')
 _SAFE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")
 _TZ_RE = re.compile(r"([+-])(\d{2}):?(\d{2})")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -32,6 +38,8 @@ _TIME_RE = re.compile(r"(\d{1,2}): ?(\d{1,2}):(\d{1,2})")
 _MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}")
 _MAX_INT = 2**63 - 1
 _NOT_SET = frozenset(("", "N/A", "n/a"))
+_MAX_PRI = 191
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # fmt: off
 _SUCCESS = frozenset((
@@ -96,80 +104,30 @@ _OPTIONAL = tuple(
 )
 
 
-def _unquote(value: str) -> str:
-    return _UNESCAPE_RE.sub(r"\1", value) if "\\" in value else value
-
-
-def _tokens_exact(body: str) -> dict[str, str]:
-    """Split the key=value body token by token: escapes, stray words and exact error reasons.
-
-    An unterminated quote is malformed; a stray word (FortiOS 3 wrote ``time=10: 13:03``) extends the
-    value before it.
-    """
-    pairs: dict[str, str] = {}
-    last: str | None = None
-    for key, quoted, closing, bare, stray in _TOKEN_RE.findall(body):
-        if stray:
-            if stray[0] == '"':
-                raise ParseError("unbalanced quote in key=value body")
-            if last is not None:
-                pairs[last] = f"{pairs[last]} {stray}"
-            continue
-        if quoted or closing:
-            if not closing:
-                raise ParseError(f"unbalanced quote in value of {key[:64]!r}")
-            pairs[key] = _unquote(quoted)
-        elif bare.startswith('"'):
-            raise ParseError(f"unbalanced quote in value of {key[:64]!r}")
-        else:
-            pairs[key] = bare
-        last = key
-    return pairs
-
-
 def _tokens(body: str) -> dict[str, str]:
-    """Split the key=value body with C-level string methods; odd lines go to ``_tokens_exact``.
-
-    The fast path replaces each quoted value by a NUL marker (``decode`` removed real NULs), splits on
-    whitespace and ``=``, then puts the quoted values back in order. It gives up (and the exact path
-    decides) on escapes, stray words, empty keys, quotes inside a word or a quoted key seen twice; the
-    two paths give the same pairs for every line the fast path accepts.
-    """
-    if "\\" in body:
-        return _tokens_exact(body)
-    parts = body.split('"')
-    quoted = parts[1::2]
-    if len(parts) % 2 == 0:
-        return _tokens_exact(body)
-    try:
-        pairs = dict([word.split("=", 1) for word in "\x00".join(parts[0::2]).split()])
-    except ValueError:  # a word without "="
-        return _tokens_exact(body)
-    if "" in pairs:
-        return _tokens_exact(body)
-    if quoted:
-        filled = 0
-        for key, value in pairs.items():
-            if value == "\x00":
-                pairs[key] = quoted[filled]
-                filled += 1
-        if filled != len(quoted):
-            return _tokens_exact(body)
-    return pairs
+    """The pairs of the key=value body: the C-level path for canonical bodies, else the exact one."""
+    return kv_pairs(body) or _tokens_exact(body)
 
 
 def _split(text: str, received_at: datetime) -> dict[str, str]:
-    """Strip any syslog header and return the key=value pairs."""
+    """Strip any syslog header (as ``syslog.split_pri`` + ``envelope_from_text``) and return the pairs."""
+    line = text
     if text.startswith("<"):
-        pri, rest = syslog.split_pri(text)
-        if pri is not None and rest.startswith("1 "):
-            text = syslog.envelope_from_text(text, received_at=received_at).message
-        else:
-            text = rest
-    m = _BODY_RE.search(text)
-    if m is None:
-        raise ParseError("no key=value pairs found")
-    pairs = _tokens(text[m.start() :])
+        end = text.find(">", 1, 5)
+        digits = text[1:end] if end > 1 else ""
+        if digits.isdecimal():  # the same digits (Unicode Nd) as syslog's `<(\d{1,3})>`
+            pri = int(digits)
+            if pri > _MAX_PRI:
+                raise ParseError(f"syslog PRI out of range: {pri}")
+            text = text[end + 1 :]
+            if text.startswith("1 "):
+                text = syslog.envelope_from_text(line, received_at=syslog.as_utc(received_at)).message
+    if not text.startswith("date="):  # FortiOS's own first key; else find where the pairs start
+        m = _BODY_RE.search(text)
+        if m is None:
+            raise ParseError("no key=value pairs found")
+        text = text[m.start() :]
+    pairs = _tokens(text)
     if "type" not in pairs:
         raise ParseError("not a FortiGate log: no type field")
     return pairs
@@ -188,18 +146,16 @@ def _epoch(value: str) -> datetime | None:
     if number is None:
         return None
     if number < 10**11:
-        seconds, fraction = number, 0
+        micros = number * 10**6
     elif number < 10**14:
-        seconds, fraction = divmod(number, 1000)
-        fraction *= 1000
+        micros = number * 1000
     elif number < 10**17:
-        seconds, fraction = divmod(number, 10**6)
+        micros = number
     else:
-        seconds, fraction = divmod(number, 10**9)
-        fraction //= 1000
+        micros = number // 1000
     try:
-        return datetime.fromtimestamp(seconds, UTC).replace(microsecond=fraction)
-    except (OverflowError, OSError, ValueError):
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:  # past year 9999
         return None
 
 
@@ -240,9 +196,17 @@ def _domain(value: str) -> str:
     return value.rstrip(".").lower()
 
 
+_MACS: BoundedCache[str, str] = BoundedCache(4096)
+
+
 def _mac(value: str) -> str:
     """ECS notation for MAC addresses: upper-case, hyphen-separated; anything else kept as sent."""
-    return value.upper().replace(":", "-") if _MAC_RE.fullmatch(value) else value
+    mac = _MACS.get(value)
+    if mac is None:
+        mac = value.upper().replace(":", "-") if _MAC_RE.fullmatch(value) else value
+        if len(value) <= 17:
+            _MACS.put(value, mac)
+    return mac
 
 
 def _url(fields: Fields, url: str) -> None:
@@ -283,10 +247,9 @@ def _outcome(pairs: dict[str, str]) -> str | None:
     return None
 
 
-def _dataset(pairs: dict[str, str]) -> tuple[str, str]:
+def _dataset(log_type: str, subtype: str) -> tuple[str, str]:
     """Return (dataset, feature): feature is the UTM subtype or the log type, used for categories."""
-    log_type = pairs["type"].lower()
-    subtype = pairs.get("subtype", "").lower()
+    log_type, subtype = log_type.lower(), subtype.lower()
     if log_type in _UTM_TYPES:  # legacy FortiOS: the UTM feature was the type
         log_type, subtype = "utm", subtype if subtype in _UTM_TYPES else log_type
     if subtype == "spam":
@@ -300,12 +263,55 @@ def _dataset(pairs: dict[str, str]) -> tuple[str, str]:
     return f"fortigate.{log_type}", log_type
 
 
-def _fix_ints(fields: Fields, pairs: dict[str, str]) -> None:
+_DATASETS: BoundedCache[tuple[str, str], tuple[str, str]] = BoundedCache(1024)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What a line's key layout (its keys in order) implies, computed once per layout and cached.
+
+    ``names``: the field name of each key (``dict(zip(names, values))`` is the renamed dict, the last of
+    keys sharing a name winning as in a dict comprehension); ``ints``: the ``_INTS`` keys that win their
+    name, ports first, with ``int_values`` fetching their values in one call; ``optional``: the
+    ``_OPTIONAL`` names present.
+    """
+
+    names: tuple[str, ...]
+    ints: tuple[tuple[str, str], ...]
+    int_names: tuple[str, ...]
+    ports: int
+    int_values: Callable[[dict[str, str]], tuple[str, ...]]
+    optional: tuple[str, ...]
+
+    @classmethod
+    def of(cls, keys: tuple[str, ...]) -> _Layout:
+        names = tuple(_NAMES.get(key) or "fortigate." + key for key in keys)
+        winner = dict(zip(names, keys, strict=True))
+        ints = sorted(
+            ((key, name) for key, name in _INTS.items() if winner.get(name) == key),
+            key=lambda item: item[1] not in _PORTS,
+        )
+        getter = itemgetter(*(key for key, _ in ints)) if len(ints) > 1 else None
+        ports = sum(name in _PORTS for _, name in ints)
+        optional = tuple(dict.fromkeys(name for name in _OPTIONAL if name in winner))
+        int_names = tuple(name for _, name in ints)
+        return cls(
+            names, tuple(ints), int_names, ports, getter or (lambda p: tuple(p[k] for k, _ in ints)), optional
+        )
+
+
+_LAYOUTS: BoundedCache[tuple[str, ...], _Layout] = BoundedCache(2048)
+_CACHED_KEYS_CHARS = 4096  # 2,048 layouts of at most 4 KiB of keys: memory stays bounded (~16 MiB)
+
+
+def _fix_ints(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Turn the integer fields into ints; a value that is not one goes back to ``fortigate.<key>``."""
-    for key, name in _INTS.items():
-        value = pairs.get(key)
-        if value is None or fields.get(name) is not value:
-            continue
+    values = layout.int_values(pairs)
+    numbers = to_ints(values, _MAX_INT)
+    if numbers is not None and (not layout.ports or max(numbers[: layout.ports]) <= 65535):
+        fields.update(zip(layout.int_names, numbers, strict=True))
+        return
+    for (key, name), value in zip(layout.ints, values, strict=True):
         number = _to_int(value)
         if number is None or (name in _PORTS and number > 65535):
             del fields[name]
@@ -314,53 +320,51 @@ def _fix_ints(fields: Fields, pairs: dict[str, str]) -> None:
             fields[name] = number
 
 
-def _fix_specials(fields: Fields, pairs: dict[str, str]) -> None:
+def _fix_specials(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Normalise the renamed fields whose value needs more than a rename."""
-    for name in _OPTIONAL:
+    for name in layout.optional:
         if fields.get(name) in _NOT_SET:
             del fields[name]
-    value = pairs.get("hostname")
-    if value:
+    get = pairs.get
+    if value := get("hostname"):
         fields["url.domain"] = _domain(value)
-    value = pairs.get("qname")
-    if value:
+    if value := get("qname"):
         fields["dns.question.name"] = _domain(value)
-    value = pairs.get("url")
-    if value:
+    if value := get("url"):
         _url(fields, value)
-    for key, name in (("srcmac", "source.mac"), ("dstmac", "destination.mac")):
-        value = pairs.get(key)
-        if value:
-            fields[name] = _mac(value)
-    value = pairs.get("proto")
-    if value:
-        transport = _TRANSPORT.get(value)
-        if transport is not None:
-            fields["network.transport"] = transport
-    value = pairs.get("service")
-    if value:
+    if value := get("srcmac"):
+        fields["source.mac"] = _mac(value)
+    if value := get("dstmac"):
+        fields["destination.mac"] = _mac(value)
+    if (value := get("proto")) and (transport := _TRANSPORT.get(value)) is not None:
+        fields["network.transport"] = transport
+    if value := get("service"):
         fields["network.protocol"] = value.lower()
-    value = pairs.get("duration")
-    if value is not None:
+    if (value := get("duration")) is not None:
         seconds = _to_int(value)
         if seconds is not None and seconds < _MAX_INT // 10**9:
             fields["event.duration"] = seconds * 10**9
         else:
             del fields["event.duration"]
             fields["fortigate.duration"] = value
-    value = pairs.get("ipaddr")
-    if value:
+    if value := get("ipaddr"):
         fields["dns.resolved_ip"] = [ip.strip() for ip in value.split(",") if ip.strip()]
 
 
 def _build(pairs: dict[str, str], feature: str) -> Fields:
     """Rename every pair in one pass (unknown keys -> ``fortigate.<key>``), then fix types and extras."""
-    names = _NAMES
-    fields: Fields = {names.get(key) or "fortigate." + key: value for key, value in pairs.items()}
+    keys = tuple(pairs)
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        layout = _Layout.of(keys)
+        if sum(map(len, keys)) <= _CACHED_KEYS_CHARS:  # hostile giant keys are not kept
+            _LAYOUTS.put(keys, layout)
+    fields: Fields = dict(zip(layout.names, pairs.values(), strict=True))
     fields["observer.vendor"] = "Fortinet"
     fields["observer.product"] = "FortiGate"
-    _fix_ints(fields, pairs)
-    _fix_specials(fields, pairs)
+    if layout.ints:
+        _fix_ints(fields, pairs, layout)
+    _fix_specials(fields, pairs, layout)
     if feature == "webfilter" and "catdesc" in pairs:
         fields["url.category"] = pairs["catdesc"]
     if "recipient" in pairs and "to" not in pairs:
@@ -379,15 +383,14 @@ def _build(pairs: dict[str, str], feature: str) -> Fields:
 def parse(record: RawRecord) -> Event | None:
     """Parse one FortiGate syslog line; an empty line carries no event, anything else malformed raises."""
     text = syslog.decode(record.data)
-    if not text.strip():
+    if not text or text.isspace():
         return None
-    received_at = syslog.as_utc(record.received_at)
-    pairs = _split(text, received_at)
-    dataset, feature = _dataset(pairs)
-    return Event(
-        timestamp=_timestamp(pairs),
-        tenant_id=record.tenant_id,
-        sensor_id=record.sensor_id,
-        dataset=dataset,
-        fields=_build(pairs, feature),
-    )
+    pairs = _split(text, record.received_at)
+    kind = (pairs["type"], pairs.get("subtype", ""))
+    found = _DATASETS.get(kind)
+    if found is None:
+        found = _dataset(*kind)
+        if len(kind[0]) + len(kind[1]) <= 64:
+            _DATASETS.put(kind, found)
+    dataset, feature = found
+    return Event(_timestamp(pairs), record.tenant_id, dataset, _build(pairs, feature), record.sensor_id)

@@ -8,7 +8,7 @@ are unique) and no duplicate notification (outbox idempotency keys).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from mimamori.detection.hostnames import HostNames
 from mimamori.domain import Event, QuarantinedRecord, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import PARSERS
-from mimamori.storage import Counters, Database, unit_of_work
+from mimamori.storage import Counters, Database, Repositories, unit_of_work
 from mimamori.triage import fingerprinted
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,14 @@ class Pipeline:
             )
         return events, bad, tallies, skipped
 
-    def process(self, records: Sequence[RawRecord]) -> BatchResult:
-        """Run one batch through every stage and commit its results atomically."""
+    def process(
+        self, records: Sequence[RawRecord], *, on_commit: Callable[[Repositories], None] | None = None
+    ) -> BatchResult:
+        """Run one batch through every stage and commit its results atomically.
+
+        ``on_commit`` writes more in the same transaction (the file import's ledger position), so the
+        batch and the caller's bookkeeping commit together or not at all; if it raises, nothing commits.
+        """
         events, bad, tallies, skipped = self.parse(records)
         self.hostnames.enrich(events)
         findings = self.engine.run(events) if events else []
@@ -159,4 +165,6 @@ class Pipeline:
                         if sensor_id
                     }
                 )
+            if on_commit is not None:
+                on_commit(uow)
         return result

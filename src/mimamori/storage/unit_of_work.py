@@ -18,6 +18,7 @@ from mimamori.storage.db import Database
 from mimamori.storage.repositories import (
     AlertRepository,
     AssetRepository,
+    ImportRepository,
     OutboxRepository,
     QuarantineRepository,
     SensorRepository,
@@ -38,6 +39,7 @@ class Repositories:
         self.assets = AssetRepository(connection)
         self.quarantine = QuarantineRepository(connection)
         self.outbox = OutboxRepository(connection)
+        self.imports = ImportRepository(connection)
 
 
 @contextmanager

@@ -183,3 +183,49 @@ def test_sim_writes_a_scenario_file(cli: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert C2 in out.read_text(encoding="utf-8")
+
+
+def _ingest_json(cli: CliRunner, *args: str, code: int = 0) -> dict[str, object]:
+    result = cli.invoke(app, ["ingest", *args, "--json"], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert result.stdout.strip().count("\n") == 0, "--json prints exactly one line on stdout"
+    summary: dict[str, object] = json.loads(last)
+    return summary
+
+
+def test_ingest_json_contract_a_directory_twice_and_zeek_tsv_without_format(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    tenant = run(cli, "tenants", "add", "A").strip()
+    logs = tmp_path / "logs"
+    (logs / "zeek").mkdir(parents=True)
+    (logs / "fgt.log.gz").write_bytes(gzip.compress((LINE.format(dst=C2) + "\n").encode()))
+    (logs / "zeek" / "dns.log").write_bytes(
+        b"#separator \\x09\n#path\tdns\n#fields\tts\tquery\n#types\ttime\tstring\n1.0\texample.com\n"
+    )
+    first = _ingest_json(cli, str(logs), "--tenant", tenant, "--format", "fortigate")
+    assert {"received", "parsed", "quarantined", "duplicates", "seconds"} <= set(first)
+    assert (first["received"], first["parsed"], first["duplicates"]) == (2, 2, 0)
+    again = _ingest_json(cli, str(logs), "--tenant", tenant, "--format", "fortigate")
+    assert (again["received"], again["duplicates"], again["alerts_created"]) == (0, 2, 0)
+    zeek_only = _ingest_json(cli, str(logs / "zeek"), "--tenant", tenant)
+    assert zeek_only["duplicates"] == 1  # the same content, recognised as Zeek without --format
+
+
+def test_ingest_reports_unreadable_files_with_exit_code_6_and_goes_on(cli: CliRunner, tmp_path: Path) -> None:
+    tenant = run(cli, "tenants", "add", "A").strip()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    data = gzip.compress(("\n".join(LINE.format(dst="192.0.2.1") for _ in range(500)) + "\n").encode())
+    (logs / "a.log.gz").write_bytes(data[: len(data) // 2])
+    (logs / "b.log").write_text(LINE.format(dst=C2) + "\n")
+    summary = _ingest_json(cli, str(logs), "--tenant", tenant, "--format", "fortigate", code=6)
+    errors = summary["errors"]
+    assert isinstance(errors, list)
+    assert len(errors) == 1
+    assert "a.log.gz" in errors[0]
+    assert summary["parsed"] == summary["received"]
+    plain = cli.invoke(app, ["ingest", str(logs / "b.log"), "--tenant", tenant])
+    assert plain.exit_code == 6
+    assert "--format is required" in plain.stderr

@@ -15,7 +15,7 @@ ZED_JSON = SHARED_DATA / "zed-sample-data-zeek" / "zeek-json"
 STRATOSPHERE = SHARED_DATA / "stratosphere-zeek" / "001-zeek-scenario-malicious" / "conn.log"
 
 
-@pytest.mark.parametrize("name", ["conn", "dns", "other"])
+@pytest.mark.parametrize("name", ["conn", "dns", "other", "logs", "real"])
 def test_golden(name: str) -> None:
     check_golden("zeek", name, zeek.parse)
 
@@ -50,6 +50,8 @@ def test_log_type_inference(line: bytes, dataset: str) -> None:
         b'{"_path": "conn", "ts": NaN}',
         b'{"_path": "conn", "ts": 1',
         b"1489002424.98\tC91Ycq\t10.0.0.1",
+        b'{"_path": ["conn"], "ts": 1}',
+        b'{"_path": {"a": 1}, "ts": 1}',
     ],
 )
 def test_malformed_lines_raise_parse_error(line: bytes) -> None:
@@ -72,6 +74,52 @@ def test_odd_values_are_kept_in_the_model() -> None:
     assert event.fields["zeek.conn.nul"] == "a\ufffdb"
 
 
+def test_tsv_data_line_names_the_fix() -> None:
+    with pytest.raises(ParseError, match="without its header; import the file with `mimamori ingest`"):
+        zeek.parse(record("zeek", b"1489002424.98\tC91Ycq\t10.0.0.1\t56464"))
+
+
+def test_fast_and_checked_paths_agree() -> None:
+    """The bulk rename and the key-by-key path give the same fields (a 19-digit string forces the latter)."""
+    base = (
+        b'{"_path":"conn","ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":80,"id.resp_h":"10.0.0.2",'
+        b'"id.resp_p":443,"proto":"tcp","orig_bytes":5,"duration":0.5,"local_orig":true,"local_resp":false,'
+        b'"unknown_key":1.25,"tunnel_parents":[]'
+    )
+    fast = zeek.parse(record("zeek", base + b"}"))
+    checked = zeek.parse(record("zeek", base + b',"pad": 1234567890123456789}'))
+    assert fast is not None
+    assert checked is not None
+    del checked.fields["zeek.conn.pad"]
+    assert fast.fields == checked.fields
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "value"),
+    [
+        (b'{"_path":"conn","ts":1,"id.orig_p":-1,"id.resp_p":70000}', "source.port", None),
+        (b'{"_path":"conn","ts":1,"uid":5}', "zeek.conn.uid", 5),
+        (
+            b'{"_path":"ssl","ts":1,"version":"TLSv13","server_name":"A.example."}',
+            "tls.server.name",
+            "a.example",
+        ),
+        (b'{"_path":"ssl","ts":1,"version":"TLSv13"}', "tls.version", "1.3"),
+        (
+            b'{"_path":"kerberos","ts":1,"client":"bob/CORP.EXAMPLE","success":false}',
+            "user.domain",
+            "CORP.EXAMPLE",
+        ),
+        (b'{"_path":"dhcp","ts":1,"mac":"00:0c:29:ab:cd:ef"}', "host.mac", "00-0C-29-AB-CD-EF"),
+    ],
+)
+def test_field_conversions(line: bytes, field: str, value: object) -> None:
+    event = zeek.parse(record("zeek", line))
+    check_event(event)
+    assert event is not None
+    assert event.fields.get(field) == value
+
+
 def test_real_zed_sample_lines() -> None:
     if not ZED_JSON.is_dir():
         pytest.skip(f"sample data absent: {ZED_JSON}")
@@ -79,14 +127,14 @@ def test_real_zed_sample_lines() -> None:
     for path in sorted(ZED_JSON.glob("*.json.gz")):
         with gzip.open(path) as handle:
             for number, line in enumerate(handle):
-                if number >= 1000:
+                if number >= 4000:
                     break
                 event = zeek.parse(record("zeek", line))
                 check_event(event)
                 assert event is not None, path.name
                 assert event.dataset == "zeek." + path.name.split(".")[0]
                 parsed += 1
-    assert parsed > 3000
+    assert parsed > 5000
 
 
 def test_tsv_header_lines_are_no_event() -> None:

@@ -6,6 +6,7 @@ the transaction, so one pipeline batch (alerts, counters, quarantine, outbox) co
 
 from mimamori.storage.repositories.alerts import AlertChange, AlertRepository
 from mimamori.storage.repositories.assets import AssetRepository
+from mimamori.storage.repositories.imports import ImportEntry, ImportRepository
 from mimamori.storage.repositories.outbox import OutboxMessage, OutboxRepository
 from mimamori.storage.repositories.quarantine import MAX_DATA_BYTES, QuarantineRepository
 from mimamori.storage.repositories.sensors import Counters, SensorRepository
@@ -18,6 +19,8 @@ __all__ = [
     "AlertRepository",
     "AssetRepository",
     "Counters",
+    "ImportEntry",
+    "ImportRepository",
     "LoginState",
     "OutboxMessage",
     "OutboxRepository",

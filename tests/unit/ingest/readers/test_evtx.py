@@ -1,0 +1,145 @@
+"""EVTX reader: every sample file read without an exception escaping, damage counted, resume by index."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from mimamori.errors import IngestError
+from mimamori.ingest.readers import evtx
+
+# The same location as tests/unit/parsers/conftest.py's SHARED_DATA (a sibling package, not importable here).
+SHARED_DATA = Path(
+    os.environ.get("MIMAMORI_SHARED_DATA", Path(__file__).resolve().parents[4].parent / "shared" / "data")
+)
+SAMPLES = SHARED_DATA / "evtx-attack-samples"
+# A file with 16 chunks (1,537 records): damage in its second chunk must not cost the other 15.
+MULTI_CHUNK = SAMPLES / "Command and Control" / "bits_openvpn.evtx"
+CHUNK = 0x10000
+FIRST_CHUNK = 0x1000
+
+
+def _samples() -> list[Path]:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample data absent: {SAMPLES}")
+    return sorted(SAMPLES.rglob("*.evtx"))
+
+
+def _read_all(path: Path, **kwargs: int) -> tuple[list[tuple[int, bytes]], evtx.ReadStats]:
+    stats = evtx.ReadStats()
+    return list(evtx.read(path, stats=stats, **kwargs)), stats
+
+
+def test_every_sample_file_is_read(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    records = errors = 0
+    for path in _samples():
+        items, stats = _read_all(path)
+        assert [position for position, _ in items] == list(range(len(items)))
+        assert stats.records == len(items)
+        assert evtx.count_hint(path) == len(items), path.name
+        for _, data in items[:50]:
+            doc = orjson.loads(data)
+            assert isinstance(doc["event_record_id"], int)
+            assert doc["timestamp"].endswith("Z")
+            assert "System" in doc["Event"]
+        records += len(items)
+        errors += stats.errors
+    print(f"EVTX samples: {records} records parsed, {errors} errors")
+    assert records > 4000
+    assert errors == 0
+
+
+def test_document_carries_id_timestamp_and_event_tree() -> None:
+    _samples()
+    position, data = next(iter(evtx.read(MULTI_CHUNK)))
+    assert position == 0
+    assert data.startswith(b'{"event_record_id":')
+    assert b"\n" not in data
+    doc = orjson.loads(data)
+    # The record header's id; an exported log renumbers it, System/EventRecordID keeps the original.
+    assert doc["event_record_id"] == 1
+    assert doc["Event"]["System"]["EventRecordID"] == 7873
+
+
+def test_resume_skips_the_records_already_imported() -> None:
+    _samples()
+    everything, _ = _read_all(MULTI_CHUNK)
+    resumed, stats = _read_all(MULTI_CHUNK, start=1000)
+    assert resumed == everything[1000:]
+    assert stats.records == len(everything)
+    with pytest.raises(ValueError, match="start"):
+        evtx.read(MULTI_CHUNK, start=-1)
+
+
+def test_flipped_bytes_in_a_chunk_are_counted_not_raised(tmp_path: Path) -> None:
+    _samples()
+    data = bytearray(MULTI_CHUNK.read_bytes())
+    damaged_chunk = FIRST_CHUNK + CHUNK
+    for offset in range(damaged_chunk + 0x300, damaged_chunk + 0x2000, 7):
+        data[offset] ^= 0x5A
+    path = tmp_path / "damaged.evtx"
+    path.write_bytes(bytes(data))
+    intact, _ = _read_all(MULTI_CHUNK)
+    items, stats = _read_all(path)
+    assert stats.errors >= 1
+    assert stats.last_error
+    assert len(intact) - 200 < len(items) < len(intact)  # one chunk (~100 records) lost, not the file
+    assert [position for position, _ in items] == list(range(len(items)))
+
+
+@pytest.mark.parametrize("keep", [0x1000 + 0x18000, 0x1000 + 3 * CHUNK + 1234])
+def test_truncated_file_is_read_as_far_as_it_goes(tmp_path: Path, keep: int) -> None:
+    _samples()
+    path = tmp_path / "truncated.evtx"
+    path.write_bytes(MULTI_CHUNK.read_bytes()[:keep])
+    items, stats = _read_all(path)
+    assert 0 < len(items) < 1537
+    assert stats.records == len(items)
+
+
+def test_random_garbage_after_the_header_never_escapes(tmp_path: Path) -> None:
+    _samples()
+    head = MULTI_CHUNK.read_bytes()[: FIRST_CHUNK + 0x200]
+    path = tmp_path / "garbage.evtx"
+    path.write_bytes(head + bytes(range(256)) * 1024)
+    items, stats = _read_all(path)
+    assert stats.records == len(items)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"hello world\n" * 100, b"ElfFile", b"MZ\x90\x00" + b"\x00" * 5000, b'{"Event": {}}\n'],
+)
+def test_non_evtx_file_raises_ingest_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "not.evtx"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match="not a Windows event log"):
+        evtx.read(path)
+    assert evtx.count_hint(path) is None
+
+
+def test_header_only_or_short_evtx(tmp_path: Path) -> None:
+    path = tmp_path / "short.evtx"
+    path.write_bytes(evtx.FILE_MAGIC + b"\x00" * 50)
+    with pytest.raises(IngestError):
+        list(evtx.read(path))
+    header_only = tmp_path / "empty.evtx"
+    header_only.write_bytes(evtx.FILE_MAGIC + b"\x00" * (0x1000 - 8))
+    try:
+        items, _ = _read_all(header_only)
+    except IngestError:
+        return  # refusing a file with a zeroed header is as good as reading nothing from it
+    assert items == []
+
+
+def test_missing_file_and_directory_raise_ingest_error(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="cannot read"):
+        evtx.read(tmp_path / "absent.evtx")
+    with pytest.raises(IngestError):
+        evtx.read(tmp_path)
+    assert evtx.count_hint(tmp_path / "absent.evtx") is None
