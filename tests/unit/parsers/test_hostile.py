@@ -98,6 +98,8 @@ def test_random_bytes(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", sorted(PARSERS))
 @pytest.mark.parametrize("case", range(len(WORST_CASES)))
 def test_worst_cases_are_refused_fast(fmt: str, case: int) -> None:
-    started = time.perf_counter()
+    # A bound against pathological (e.g. quadratic) behaviour, not a benchmark: generous, because CI shares
+    # two cores with other work. Records over 64 KiB never reach a parser in the pipeline anyway.
+    started = time.process_time()
     _run(fmt, WORST_CASES[case])
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 10.0
