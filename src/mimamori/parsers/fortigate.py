@@ -24,6 +24,7 @@ from operator import itemgetter
 from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import syslog
+from mimamori.parsers._device import to_int as _to_int
 from mimamori.parsers._fast import BoundedCache, kv_pairs, to_ints
 from mimamori.parsers._fast import kv_pairs_exact as _tokens_exact
 
@@ -131,13 +132,6 @@ def _split(text: str, received_at: datetime) -> dict[str, str]:
     if "type" not in pairs:
         raise ParseError("not a FortiGate log: no type field")
     return pairs
-
-
-def _to_int(value: str) -> int | None:
-    if 0 < len(value) <= 19 and value.isascii() and value.isdigit():
-        number = int(value)
-        return number if number <= _MAX_INT else None
-    return None
 
 
 def _epoch(value: str) -> datetime | None:
