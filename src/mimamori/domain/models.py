@@ -105,6 +105,8 @@ class Event:
     dataset: str  # e.g. "fortigate.traffic", "zeek.conn"
     fields: Fields
     sensor_id: str = ""
+    # The record it came from, kept by reference (no copy of the bytes): detectors quote it as evidence.
+    raw: RawRecord | None = field(default=None, compare=False, repr=False)
 
     def get_str(self, name: str) -> str | None:
         value = self.fields.get(name)

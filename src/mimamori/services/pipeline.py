@@ -99,6 +99,9 @@ class Pipeline:
                         if event is None:
                             skipped += 1
                         else:
+                            if event.raw is None:
+                                # The event is new and ours alone: linking its record costs no copy.
+                                object.__setattr__(event, "raw", record)
                             events.append(event)
                             tally.parsed += 1
                         continue

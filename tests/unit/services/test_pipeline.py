@@ -119,3 +119,16 @@ def test_zeek_and_fortigate_views_of_one_device_share_one_alert(
         (alert,) = uow.alerts.list(sensor[0])
     assert alert.count == 2
     assert alert.host == "PC-XP-01"
+
+
+def test_the_raw_line_is_kept_by_reference_and_quoted_as_evidence(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str]
+) -> None:
+    batch = records(sensor, fortigate("192.168.1.5", C2))
+    events, _bad, _tallies, _skipped = pipeline.parse(batch)
+    assert events[0].raw is batch[0]
+    pipeline.process(batch)
+    with read_only(db) as uow:
+        (alert,) = uow.alerts.list(sensor[0])
+    assert alert.evidence["event.original"] == batch[0].data.decode()
+    assert alert.evidence["log.origin"] == "test"

@@ -18,6 +18,7 @@ NAME = "indicator"
 TAGS = ("attack.command-and-control", "attack.t1071")
 DOMAIN_FIELDS = ("dns.question.name", "url.domain", "tls.server.name", "http.request.host")
 FAILURE = "failure"
+MAX_ORIGINAL = 4096  # bytes of the raw log line quoted in an alert's evidence
 
 # Title templates are message ids: the web translates them with the alert's indicator value.
 TITLES = {
@@ -105,6 +106,9 @@ class IndicatorDetector:
         title = template % {"value": hit.value}
         evidence = {k: v for k, v in fields.items() if not k.startswith("fortigate.")}
         evidence["title.template"] = template
+        if event.raw is not None:
+            evidence["event.original"] = event.raw.data[:MAX_ORIGINAL].decode("utf-8", "replace")
+            evidence["log.origin"] = event.raw.origin
         evidence["indicator.value"] = hit.value
         evidence["indicator.type"] = hit.type
         if hit.description:
