@@ -32,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from mutations import mutate
 from parser_corpus import corpus
 
 from mimamori.domain.models import Event, RawRecord
@@ -40,12 +41,6 @@ from mimamori.parsers import PARSERS
 
 RECEIVED_AT = datetime(2026, 11, 26, 12, tzinfo=UTC)
 MB = 1 << 20
-INSERTS = [
-    b'"', b'\\"', b"\\", b"\x00", b"=", b'=""', b" ", b"  ", b"\t", b"\n", b"|", b",", b":", b"{", b"}",
-    b"[", b"]", b"<", b">", b"<191>", b"<999>", b"1 ", b"-", b"%s", b"\xff", b"\xc3", b"\xe3\x80\x80",
-    b"\xc2\x85", b"\xed\xa0\x80", b"9" * 40, b"-9" * 20, b"1e999", b"NaN", b"Infinity", b"null", b"true",
-    b"9999-12-31T23:59:59Z", b"A" * 5000, b"x=" * 2000, b'"' * 300, b"\\u0000", b"\\ud800",
-]  # fmt: skip
 SCALARS: list[Any] = [
     None, True, False, 0, -1, 2**63, -(2**63) - 1, 2**80, 1.5, 1e308, -0.0, "", "N/A",
     "2024-03-01T00:00:00Z", "1709254800.5", "10.0.0.1", "::1", "\x00", "\ud7ff", "x" * 300,
@@ -91,26 +86,6 @@ def run_case(fmt: str, data: bytes) -> str | None:
         return None
     except Exception as exc:  # every other exception is the finding
         return "".join(traceback.format_exception_only(exc)).strip()[:300]
-
-
-def mutate(line: bytes, rng: random.Random) -> bytes:
-    data = bytearray(line)
-    for _ in range(rng.randint(1, 6)):
-        pos = rng.randint(0, len(data))
-        op = rng.randrange(6)
-        if op == 0 and data:
-            data[min(pos, len(data) - 1)] ^= 1 << rng.randrange(8)
-        elif op == 1:
-            del data[pos:]
-        elif op == 2:
-            data[pos:pos] = data[pos : pos + rng.randint(1, 200)] * rng.randint(1, 3)
-        elif op == 3:
-            data[pos:pos] = rng.choice(INSERTS)
-        elif op == 4:
-            del data[pos : pos + rng.randint(1, 16)]
-        else:
-            data[pos:pos] = rng.randbytes(rng.randint(1, 8))
-    return bytes(data)
 
 
 def random_json(rng: random.Random, depth: int = 0) -> Any:
