@@ -228,3 +228,15 @@ imports = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "sensor_id", "fingerprint"),
 )
+
+# Per-tenant settings of the detection content, one JSON document per (tenant, name): "sigma" holds the
+# disabled rules and levels and the placeholder values of the Sigma engine (later: behaviour thresholds).
+tenant_settings = sa.Table(
+    "tenant_settings",
+    metadata,
+    _tenant_fk(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("value", JSONValue, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "name"),
+)

@@ -22,6 +22,7 @@ from mimamori.storage.repositories import (
     OutboxRepository,
     QuarantineRepository,
     SensorRepository,
+    SettingsRepository,
     TenantRepository,
     UserRepository,
 )
@@ -40,6 +41,7 @@ class Repositories:
         self.quarantine = QuarantineRepository(connection)
         self.outbox = OutboxRepository(connection)
         self.imports = ImportRepository(connection)
+        self.settings = SettingsRepository(connection)
 
 
 @contextmanager

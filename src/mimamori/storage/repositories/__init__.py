@@ -10,6 +10,7 @@ from mimamori.storage.repositories.imports import ImportEntry, ImportRepository
 from mimamori.storage.repositories.outbox import OutboxMessage, OutboxRepository
 from mimamori.storage.repositories.quarantine import MAX_DATA_BYTES, QuarantineRepository
 from mimamori.storage.repositories.sensors import Counters, SensorRepository
+from mimamori.storage.repositories.settings import SettingsRepository
 from mimamori.storage.repositories.tenants import TenantRepository
 from mimamori.storage.repositories.users import LoginState, UserRepository
 
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxRepository",
     "QuarantineRepository",
     "SensorRepository",
+    "SettingsRepository",
     "TenantRepository",
     "UserRepository",
 ]

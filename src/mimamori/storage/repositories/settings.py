@@ -1,0 +1,55 @@
+"""Per-tenant settings documents (JSON), one per (tenant, name), e.g. ``"sigma"``.
+
+The services own the documents' shape; this repository only stores, replaces and lists them. ``all_of``
+is the one provider-wide read: the detection engine loads every tenant's settings at start and on reload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from mimamori.storage.dialect import insert_for
+from mimamori.storage.scoping import scoped
+from mimamori.storage.tables import tenant_settings, utcnow
+
+
+class SettingsRepository:
+    """Settings rows on one connection (the caller owns the transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, tenant_id: str, name: str) -> dict[str, Any] | None:
+        """The tenant's document ``name``, or None when it was never set."""
+        query = select(tenant_settings.c.value).where(
+            scoped(tenant_settings, tenant_id), tenant_settings.c.name == name
+        )
+        value = self._connection.execute(query).scalar_one_or_none()
+        return dict(value) if isinstance(value, dict) else None
+
+    def put(self, tenant_id: str, name: str, value: dict[str, Any]) -> None:
+        """Create or replace the tenant's document ``name``."""
+        statement = insert_for(self._connection, tenant_settings).values(
+            tenant_id=tenant_id, name=name, value=value, updated_at=utcnow()
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id", "name"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+        self._connection.execute(statement)
+
+    def remove(self, tenant_id: str, name: str) -> bool:
+        """Drop the tenant's document ``name``; False when there was none."""
+        statement = delete(tenant_settings).where(
+            scoped(tenant_settings, tenant_id), tenant_settings.c.name == name
+        )
+        return self._connection.execute(statement).rowcount == 1
+
+    def all_of(self, name: str) -> dict[str, dict[str, Any]]:
+        """Provider-wide: every tenant's document ``name``, by tenant id."""
+        query = select(tenant_settings.c.tenant_id, tenant_settings.c.value).where(
+            tenant_settings.c.name == name
+        )
+        return {row.tenant_id: dict(row.value) for row in self._connection.execute(query)}
