@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     record_max_bytes: int = 64 * 1024
 
     indicators_file: Path | None = None  # default: data_dir/indicators.txt, seeded from the bundled content
+    # Sigma rules: `mimamori rules update` fetches this (a SigmaHQ release archive, a zip or a directory).
+    sigma_source: str = "https://github.com/SigmaHQ/sigma/releases/latest/download/sigma_all_rules.zip"
+    sigma_disabled_levels: list[str] = Field(default_factory=lambda: ["informational"])
+    sigma_disabled_rules: list[str] = Field(default_factory=list)  # rule ids off for every tenant
+    sigma_keep_versions: int = 3  # installed rulesets kept on disk (the current one and rollbacks)
+    sigma_max_download: int = 256 * 1024 * 1024  # bytes; a larger archive is refused
     language: str = "ja"
     session_https_only: bool = False
 
@@ -122,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def indicators_path(self) -> Path:
         return self.indicators_file or self.data_dir / "indicators.txt"
+
+    @property
+    def sigma_dir(self) -> Path:
+        return self.data_dir / "rules" / "sigma"
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
