@@ -129,7 +129,8 @@ def ingest(
     """Import log files, directories and archives (gz, zip, tar) through the pipeline; resumable."""
     current = settings()
     content.ensure_content(current)
-    pipeline = Pipeline(database(current), build_engine(content.detector_context(current)))
+    db = database(current)
+    pipeline = Pipeline(db, build_engine(content.detector_context(current, db)))
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
     started = time.perf_counter()

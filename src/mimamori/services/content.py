@@ -10,6 +10,8 @@ from pathlib import Path
 from mimamori.config import Settings
 from mimamori.detection import DetectorContext
 from mimamori.detection.indicators import load as load_indicators
+from mimamori.services import rules
+from mimamori.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +28,18 @@ def ensure_content(settings: Settings) -> None:
         shutil.copyfile(bundled_indicators(), target)
 
 
-def detector_context(settings: Settings) -> DetectorContext:
+def detector_context(
+    settings: Settings, db: Database | None = None, *, sigma: bool = True
+) -> DetectorContext:
+    """The detectors' content: indicators, and the current Sigma ruleset with its policy (``db`` gives the
+    per-tenant switches; without it only the provider-wide ones apply)."""
     indicators, errors = load_indicators(settings.indicators_path)
     for error in errors[:20]:
         log.warning("indicator file: %s", error)
     if len(errors) > 20:
         log.warning("indicator file: %d more errors", len(errors) - 20)
     log.info("loaded %d indicators from %s", len(indicators), settings.indicators_path)
-    return DetectorContext(indicators=indicators)
+    if not sigma:
+        return DetectorContext(indicators=indicators)
+    policy = rules.load_policy(settings, db) if db is not None else rules.provider_policy(settings)
+    return DetectorContext(indicators=indicators, sigma=rules.load_content(settings), sigma_policy=policy)

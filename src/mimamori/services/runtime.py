@@ -24,7 +24,7 @@ from mimamori.ingest.stats import ReceiverStats
 from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
-from mimamori.services import content, tenants
+from mimamori.services import content, rules, tenants
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
 
@@ -63,7 +63,9 @@ class Runtime:
         self.bus = EmbeddedBus(settings.spool_dir, max_batches=settings.queue_batches)
         self.stats = ReceiverStats()
         self.pipeline = Pipeline(
-            self.db, build_engine(content.detector_context(settings)), max_record=settings.record_max_bytes
+            self.db,
+            build_engine(content.detector_context(settings, self.db)),
+            max_record=settings.record_max_bytes,
         )
         self.processed = BatchResult()
         self.totals: dict[str, int] = dict.fromkeys(
@@ -169,6 +171,7 @@ class Runtime:
             try:
                 await asyncio.to_thread(self.refresh_routes)
                 await asyncio.to_thread(self.flush_stats)
+                await asyncio.to_thread(rules.refresh, self.pipeline.engine.detectors, self.settings, self.db)
             except Exception:
                 log.exception("housekeeping failed")
 
