@@ -140,6 +140,17 @@ incidents = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Index(None, "tenant_id", "opened_at"),
+    # Triage (migration 0005): score and its reasons, the correlation key, the analyst's workflow.
+    sa.Column("score", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("category", sa.String(32), nullable=True),
+    sa.Column("device", sa.String(255), nullable=True),
+    sa.Column("last_seen", UTCDateTime, nullable=True),
+    sa.Column("reasons", JSONValue, nullable=True),
+    sa.Column("assignee", sa.String(320), nullable=True),
+    sa.Column("resolution", sa.String(32), nullable=True),
+    sa.Column("merged_into", sa.String(ID_LENGTH), nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    sa.Index(None, "tenant_id", "device", "status"),
 )
 
 alerts = sa.Table(
@@ -163,6 +174,7 @@ alerts = sa.Table(
     sa.Column("last_seen", UTCDateTime, nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("incident_id", sa.String(ID_LENGTH), sa.ForeignKey("incidents.id"), nullable=True),
+    sa.Column("suppressed_by", sa.String(ID_LENGTH), nullable=True),  # a suppression rule (0005)
     sa.UniqueConstraint("tenant_id", "fingerprint"),
     sa.Index(None, "tenant_id", "last_seen"),
     sa.Index(None, "severity", "last_seen"),
@@ -239,4 +251,121 @@ tenant_settings = sa.Table(
     sa.Column("value", JSONValue, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "name"),
+)
+
+# Triage (migration 0005): every change to an incident (state, assignment, note, merge, split), in order.
+incident_log = sa.Table(
+    "incident_log",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("incident_id", sa.String(ID_LENGTH), sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", JSONValue, nullable=False),
+    sa.Index(None, "tenant_id", "incident_id", "at"),
+)
+
+# Suppression rules: alerts matching one (tenant, optionally a host, a rule or an indicator) until it
+# expires are kept but open no incident.
+suppression_rules = sa.Table(
+    "suppression_rules",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("detector", sa.String(128), nullable=True),
+    sa.Column("key", sa.String(255), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(320), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Index(None, "tenant_id", "expires_at"),
+)
+
+# Threat-intelligence indicators (issue 5). The database is the record; the detector holds a compact copy
+# in memory (``detection.indicators.IndicatorSet``). One row per (source, type, value): a value listed by
+# two feeds is two rows, so removing one feed never drops the other's listing.
+indicators = sa.Table(
+    "indicators",
+    metadata,
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(2048), nullable=False),
+    sa.Column("threat", sa.String(200), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("confidence", sa.SmallInteger, nullable=False, server_default=sa.text("50")),
+    sa.Column("tlp", sa.String(16), nullable=False, server_default="clear"),
+    sa.Column("first_seen", UTCDateTime, nullable=True),
+    sa.Column("last_seen", UTCDateTime, nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("source", "type", "value"),
+    sa.Index(None, "type", "value"),
+)
+
+# Configured feeds and their fetch state (conditional-request validators, last success, the warning the
+# provider sees when a fetch or parse failed and the last good data was kept).
+indicator_feeds = sa.Table(
+    "indicator_feeds",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("options", JSONValue, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("etag", sa.String(255), nullable=True),
+    sa.Column("last_modified", sa.String(64), nullable=True),
+    sa.Column("last_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_success_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _counter("indicator_count"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Known-good values that suppress indicator hits: provider-wide (tenant_id NULL) or for one tenant.
+indicator_allowlist = sa.Table(
+    "indicator_allowlist",
+    metadata,
+    _id(),
+    _tenant_fk(nullable=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(2048), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+# Sightings: matches aggregated per (tenant, UTC day, indicator), for the sharing features and reports.
+indicator_sightings = sa.Table(
+    "indicator_sightings",
+    metadata,
+    _tenant_fk(),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(2048), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "day", "type", "value"),
+)
+
+# Observed values for retro-hunting (no event archive yet): distinct external addresses, names, URLs,
+# hashes and fingerprints per (tenant, UTC day), with first/last time, count, the first internal device and
+# whether any occurrence was let through. Pruned after the retro-hunt window.
+observed_values = sa.Table(
+    "observed_values",
+    metadata,
+    _tenant_fk(),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(2048), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("device", sa.String(64), nullable=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "day", "type", "value"),
+    sa.Index(None, "day"),
 )

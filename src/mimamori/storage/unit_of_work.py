@@ -17,12 +17,18 @@ from sqlalchemy import Connection
 from mimamori.storage.db import Database
 from mimamori.storage.repositories import (
     AlertRepository,
+    AllowlistRepository,
     AssetRepository,
+    FeedRepository,
     ImportRepository,
+    IncidentRepository,
+    IndicatorRepository,
+    ObservationRepository,
     OutboxRepository,
     QuarantineRepository,
     SensorRepository,
     SettingsRepository,
+    SightingRepository,
     TenantRepository,
     UserRepository,
 )
@@ -42,6 +48,12 @@ class Repositories:
         self.outbox = OutboxRepository(connection)
         self.imports = ImportRepository(connection)
         self.settings = SettingsRepository(connection)
+        self.indicators = IndicatorRepository(connection)
+        self.feeds = FeedRepository(connection)
+        self.allowlist = AllowlistRepository(connection)
+        self.sightings = SightingRepository(connection)
+        self.observations = ObservationRepository(connection)
+        self.incidents = IncidentRepository(connection)
 
 
 @contextmanager

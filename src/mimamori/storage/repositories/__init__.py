@@ -7,6 +7,15 @@ the transaction, so one pipeline batch (alerts, counters, quarantine, outbox) co
 from mimamori.storage.repositories.alerts import AlertChange, AlertRepository
 from mimamori.storage.repositories.assets import AssetRepository
 from mimamori.storage.repositories.imports import ImportEntry, ImportRepository
+from mimamori.storage.repositories.incidents import IncidentRepository, IncidentRow, LogEntry, SuppressionRule
+from mimamori.storage.repositories.indicators import (
+    AllowEntry,
+    AllowlistRepository,
+    FeedRecord,
+    FeedRepository,
+    IndicatorRepository,
+)
+from mimamori.storage.repositories.observations import Observation, ObservationRepository, SightingRepository
 from mimamori.storage.repositories.outbox import OutboxMessage, OutboxRepository
 from mimamori.storage.repositories.quarantine import MAX_DATA_BYTES, QuarantineRepository
 from mimamori.storage.repositories.sensors import Counters, SensorRepository
@@ -18,16 +27,28 @@ __all__ = [
     "MAX_DATA_BYTES",
     "AlertChange",
     "AlertRepository",
+    "AllowEntry",
+    "AllowlistRepository",
     "AssetRepository",
     "Counters",
+    "FeedRecord",
+    "FeedRepository",
     "ImportEntry",
     "ImportRepository",
+    "IncidentRepository",
+    "IncidentRow",
+    "IndicatorRepository",
+    "LogEntry",
     "LoginState",
+    "Observation",
+    "ObservationRepository",
     "OutboxMessage",
     "OutboxRepository",
     "QuarantineRepository",
     "SensorRepository",
     "SettingsRepository",
+    "SightingRepository",
+    "SuppressionRule",
     "TenantRepository",
     "UserRepository",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, case, func, or_, select, update
 
 from mimamori.domain.models import Alert, AlertStatus, Finding, Severity
 from mimamori.storage.dialect import greatest, insert_for, least
@@ -160,6 +160,82 @@ class AlertRepository:
             .returning(*alerts.c)
         )
         return _alert(found(self._connection.execute(statement).first(), "alert", alert_id))
+
+    def get_many(self, tenant_id: str, alert_ids: Collection[str]) -> builtins.list[Alert]:
+        """The tenant's alerts among ``alert_ids`` (others' ids are silently absent), oldest first."""
+        if not alert_ids:
+            return []
+        query = (
+            select(alerts)
+            .where(scoped(alerts, tenant_id), alerts.c.id.in_(sorted(set(alert_ids))))
+            .order_by(alerts.c.first_seen, alerts.c.id)
+        )
+        return [_alert(row._mapping) for row in self._connection.execute(query)]
+
+    def of_incidents(self, tenant_id: str, incident_ids: Collection[str]) -> builtins.list[Alert]:
+        """The tenant's alerts placed in ``incident_ids``, oldest first (the incidents' timelines)."""
+        if not incident_ids:
+            return []
+        query = (
+            select(alerts)
+            .where(scoped(alerts, tenant_id), alerts.c.incident_id.in_(sorted(set(incident_ids))))
+            .order_by(alerts.c.first_seen, alerts.c.id)
+        )
+        return [_alert(row._mapping) for row in self._connection.execute(query)]
+
+    def place(self, tenant_id: str, alert_ids: Collection[str], incident_id: str | None) -> int:
+        """Put the tenant's alerts in an incident (or take them out with None); returns how many."""
+        if not alert_ids:
+            return 0
+        statement = (
+            update(alerts)
+            .where(scoped(alerts, tenant_id), alerts.c.id.in_(sorted(set(alert_ids))))
+            .values(incident_id=incident_id)
+        )
+        return int(self._connection.execute(statement).rowcount)
+
+    def suppress(self, tenant_id: str, alert_ids: Collection[str], rule_id: str) -> int:
+        """Mark the tenant's alerts as silenced by suppression rule ``rule_id``."""
+        if not alert_ids:
+            return 0
+        statement = (
+            update(alerts)
+            .where(scoped(alerts, tenant_id), alerts.c.id.in_(sorted(set(alert_ids))))
+            .values(suppressed_by=rule_id)
+        )
+        return int(self._connection.execute(statement).rowcount)
+
+    def suppressed(self, tenant_id: str, alert_ids: Collection[str]) -> dict[str, str]:
+        """Which of the tenant's alerts are suppressed, and by which rule."""
+        if not alert_ids:
+            return {}
+        query = select(alerts.c.id, alerts.c.suppressed_by).where(
+            scoped(alerts, tenant_id),
+            alerts.c.id.in_(sorted(set(alert_ids))),
+            alerts.c.suppressed_by.is_not(None),
+        )
+        return {row.id: row.suppressed_by for row in self._connection.execute(query)}
+
+    def count_matching(
+        self,
+        tenant_id: str,
+        *,
+        host: str | None = None,
+        detector: str | None = None,
+        key: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """How many of the tenant's alerts match a suppression rule's fields (its preview)."""
+        query = select(func.count()).select_from(alerts).where(scoped(alerts, tenant_id))
+        if host is not None:
+            query = query.where(or_(alerts.c.host == host, alerts.c.source_ip == host))
+        if detector is not None:
+            query = query.where(alerts.c.detector == detector)
+        if key is not None:
+            query = query.where(alerts.c.key == key)
+        if since is not None:
+            query = query.where(alerts.c.last_seen >= since)
+        return int(self._connection.execute(query).scalar_one())
 
     def _page(self, query: Select[Any], limit: int, offset: int) -> builtins.list[Alert]:
         query = query.order_by(alerts.c.last_seen.desc(), alerts.c.id).limit(limit).offset(offset)

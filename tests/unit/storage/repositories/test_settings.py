@@ -10,7 +10,9 @@ def test_put_get_replace_remove(repos: Repositories, tenant_a: Tenant) -> None:
     assert repos.settings.get(tenant_a.id, "sigma") is None
     repos.settings.put(tenant_a.id, "sigma", {"disabled_levels": ["low"]})
     assert repos.settings.get(tenant_a.id, "sigma") == {"disabled_levels": ["low"]}
-    repos.settings.put(tenant_a.id, "sigma", {"disabled_rules": ["x"], "placeholders": {"Admins": ["a", "b"]}})
+    repos.settings.put(
+        tenant_a.id, "sigma", {"disabled_rules": ["x"], "placeholders": {"Admins": ["a", "b"]}}
+    )
     assert repos.settings.get(tenant_a.id, "sigma") == {
         "disabled_rules": ["x"],
         "placeholders": {"Admins": ["a", "b"]},
