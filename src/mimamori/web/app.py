@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from mimamori import __version__
+from mimamori.api.incidents import router as incidents_router
 from mimamori.api.routes import router as api_router
 from mimamori.errors import (
     AuthError,
@@ -110,6 +111,7 @@ def create_app(
     )
     app.add_exception_handler(MimamoriError, _on_error)
     app.include_router(api_router)
+    app.include_router(incidents_router)
     app.include_router(pages_router)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
