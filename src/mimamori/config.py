@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     sigma_disabled_rules: list[str] = Field(default_factory=list)  # rule ids off for every tenant
     sigma_keep_versions: int = 3  # installed rulesets kept on disk (the current one and rollbacks)
     sigma_max_download: int = 256 * 1024 * 1024  # bytes; a larger archive is refused
+    # Threat-intelligence feeds (`mimamori feeds`): refresh period, default lifetime, download limit.
+    indicator_refresh_minutes: int = 60
+    indicator_ttl_days: int = 30
+    indicator_max_download: int = 256 * 1024 * 1024
+    retrohunt_days: int = 30  # observed values kept and searched when new indicators arrive
     language: str = "ja"
     session_https_only: bool = False
 

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mimamori import __version__
-from mimamori.cli import alerts, serve, setup, sim
+from mimamori.cli import alerts, feeds, hunt, incidents, rules, serve, setup, sim
 from mimamori.errors import (
     AuthError,
     ConfigError,
@@ -31,9 +31,13 @@ app.add_typer(setup.users_app, name="users")
 app.command("ingest")(setup.ingest)
 app.add_typer(setup.quarantine_app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(rules.app, name="rules")
+app.add_typer(feeds.app, name="feeds")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("sim")(sim.sim)
+app.command("hunt")(hunt.hunt)
 
 EXIT_CODES: tuple[tuple[type[MimamoriError], int], ...] = (
     (ValidationError, 2),

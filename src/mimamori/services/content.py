@@ -10,6 +10,7 @@ from pathlib import Path
 from mimamori.config import Settings
 from mimamori.detection import DetectorContext
 from mimamori.detection.indicators import load as load_indicators
+from mimamori.services import indicators as indicator_store
 from mimamori.services import rules
 from mimamori.storage import Database
 
@@ -33,12 +34,15 @@ def detector_context(
 ) -> DetectorContext:
     """The detectors' content: indicators, and the current Sigma ruleset with its policy (``db`` gives the
     per-tenant switches; without it only the provider-wide ones apply)."""
-    indicators, errors = load_indicators(settings.indicators_path)
-    for error in errors[:20]:
-        log.warning("indicator file: %s", error)
-    if len(errors) > 20:
-        log.warning("indicator file: %d more errors", len(errors) - 20)
-    log.info("loaded %d indicators from %s", len(indicators), settings.indicators_path)
+    if db is not None:  # the feeds' indicators (database, via the snapshot), the file and the allowlist
+        indicators = indicator_store.load_store(db, settings)
+    else:
+        indicators, errors = load_indicators(settings.indicators_path)
+        for error in errors[:20]:
+            log.warning("indicator file: %s", error)
+        if len(errors) > 20:
+            log.warning("indicator file: %d more errors", len(errors) - 20)
+        log.info("loaded %d indicators from %s", len(indicators), settings.indicators_path)
     if not sigma:
         return DetectorContext(indicators=indicators)
     policy = rules.load_policy(settings, db) if db is not None else rules.provider_policy(settings)

@@ -1,4 +1,4 @@
-"""The pipeline use case: RawRecord batch -> parse -> Event -> detect -> Finding -> Alert -> stored.
+"""The pipeline use case: RawRecord batch -> parse -> Event -> detect -> Finding -> Alert -> Incident.
 
 One batch is one database transaction: alerts, their outbox rows, quarantined records and sensor
 counters commit together, so a batch redelivered after a crash produces no duplicate alert (fingerprints
@@ -17,6 +17,8 @@ from mimamori.detection.hostnames import HostNames
 from mimamori.domain import Event, QuarantinedRecord, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import PARSERS
+from mimamori.services import indicators
+from mimamori.services.triage import triage_changes
 from mimamori.storage import Counters, Database, Repositories, unit_of_work
 from mimamori.triage import fingerprinted
 
@@ -35,6 +37,9 @@ class BatchResult:
     alerts_created: int = 0
     alerts_updated: int = 0
     created_alert_ids: list[str] = field(default_factory=list)
+    incidents_created: int = 0
+    alerts_suppressed: int = 0
+    created_incident_ids: list[str] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
         self.received += other.received
@@ -44,6 +49,8 @@ class BatchResult:
         self.findings += other.findings
         self.alerts_created += other.alerts_created
         self.alerts_updated += other.alerts_updated
+        self.incidents_created += other.incidents_created
+        self.alerts_suppressed += other.alerts_suppressed
 
 
 @dataclass(slots=True)
@@ -139,7 +146,8 @@ class Pipeline:
         items = fingerprinted(findings)
         with unit_of_work(self.db) as uow:
             if items:
-                for change in uow.alerts.record(items):
+                changes = uow.alerts.record(items)
+                for change in changes:
                     if change.created:
                         result.alerts_created += 1
                         result.created_alert_ids.append(change.alert_id)
@@ -152,6 +160,13 @@ class Pipeline:
                         )
                     else:
                         result.alerts_updated += 1
+                # Incidents in the same transaction: a batch's alerts and their incident commit together.
+                triaged = triage_changes(uow, changes)
+                result.incidents_created += len(triaged.incidents_created)
+                result.created_incident_ids.extend(triaged.incidents_created)
+                result.alerts_suppressed += triaged.alerts_suppressed
+            # Sightings and observed values (for retro-hunting) the indicator detector collected.
+            indicators.record(uow, self.engine)
             if bad:
                 uow.quarantine.add_many(bad)
             if tallies:

@@ -24,13 +24,14 @@ from mimamori.ingest.stats import ReceiverStats
 from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
-from mimamori.services import content, rules, tenants
+from mimamori.services import content, feeds, indicators, rules, tenants
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
 
 log = logging.getLogger(__name__)
 
 ROUTE_REFRESH_SECONDS = 5.0  # new sensors are picked up by the receivers within this time
+FEED_CHECK_SECONDS = 60.0  # how often due feeds are looked for (each feed has its own refresh period)
 STATS_FLUSH_SECONDS = 5.0  # receiver counters are written to the database this often
 TOKEN_CACHE_SECONDS = 30.0  # a revoked sensor token stops working within this time
 
@@ -127,6 +128,7 @@ class Runtime:
         self._tasks = [
             asyncio.create_task(self._work(), name="pipeline-worker"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self._feeds(), name="feeds"),
         ]
         self.started = True
         log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
@@ -174,6 +176,17 @@ class Runtime:
                 await asyncio.to_thread(rules.refresh, self.pipeline.engine.detectors, self.settings, self.db)
             except Exception:
                 log.exception("housekeeping failed")
+
+    async def _feeds(self) -> None:
+        """Refresh due threat-intelligence feeds (each its own period) and prune expired data, off the
+        housekeeping task so that a slow download never delays route refresh or counters."""
+        while True:
+            await asyncio.sleep(FEED_CHECK_SECONDS)
+            try:
+                await asyncio.to_thread(feeds.scheduled_refresh, self.db, self.settings, self.pipeline.engine)
+                await asyncio.to_thread(indicators.housekeeping, self.db, self.settings)
+            except Exception:
+                log.exception("feed refresh failed")
 
     def refresh_routes(self) -> None:
         self._routes = {addr: _route(s) for addr, s in tenants.address_routes(self.db).items()}

@@ -42,12 +42,15 @@ def test_update_status_rollback(cli: CliRunner, tmp_path: Path) -> None:
     source.mkdir()
     (source / "cleared.yml").write_text(RULE)
     installed = json.loads(run(cli, "rules", "update", str(source), "--json"))
-    assert installed["changed"] and installed["compiled"] == 1 and installed["files"] == 1
+    assert installed["changed"]
+    assert installed["compiled"] == 1
+    assert installed["files"] == 1
     assert "unchanged" in run(cli, "rules", "update", str(source))
     (source / "second.yml").write_text(RULE.replace("0001", "0002").replace("(test copy)", "again"))
     second = json.loads(run(cli, "rules", "update", str(source), "--json"))
     status = json.loads(run(cli, "rules", "status", "--json"))
-    assert status["current"] == second["version"] and status["previous"] == installed["version"]
+    assert status["current"] == second["version"]
+    assert status["previous"] == installed["version"]
     assert installed["version"] in run(cli, "rules", "rollback")
     assert json.loads(run(cli, "rules", "status", "--json"))["current"] == installed["version"]
 
@@ -67,9 +70,18 @@ def test_tenant_switches(cli: CliRunner) -> None:
     assert shown == {"disabled_rules": [], "enabled_rules": [], "placeholders": {}}
     changed = json.loads(
         run(
-            cli, "rules", "tenant", tenant, "--disable", "r1", "--disabled-levels", "informational,low",
-            "--placeholder", "Admins=taro,hanako", "--json",
-        )  # fmt: skip
+            cli,
+            "rules",
+            "tenant",
+            tenant,
+            "--disable",
+            "r1",
+            "--disabled-levels",
+            "informational,low",
+            "--placeholder",
+            "Admins=taro,hanako",
+            "--json",
+        )
     )
     assert changed == {
         "disabled_rules": ["r1"],
@@ -92,7 +104,9 @@ def test_ingest_evtx_raises_a_sigma_alert_with_the_ruleset_version(cli: CliRunne
     assert summary["parsed"] >= 1
     alerts = json.loads(run(cli, "alerts", "list", "--tenant", tenant, "--json"))
     sigma = [a for a in alerts if a["detector"] == "sigma"]
-    assert any(a["title"] == "Important Windows Eventlog Cleared" and a["severity"] == "high" for a in sigma), alerts
+    assert any(
+        a["title"] == "Important Windows Eventlog Cleared" and a["severity"] == "high" for a in sigma
+    ), alerts
     version = json.loads(run(cli, "rules", "status", "--json"))["current"]
     assert version  # the bundled starter rules were installed on first use
     assert json.loads(run(cli, "alerts", "list", "--tenant", other, "--json")) == []

@@ -8,6 +8,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -50,21 +51,27 @@ def settings(tmp_path: Path) -> Settings:
 
 def test_first_use_installs_the_bundled_starter_rules(settings: Settings) -> None:
     info = rules.ensure_rules(settings)
-    assert info.compiled >= 20 and info.source == str(rules.bundled_rules())
+    assert info.compiled >= 20
+    assert info.source == str(rules.bundled_rules())
     assert rules.ensure_rules(settings) == info  # idempotent
     content = rules.load_content(settings)
-    assert content.version == info.version and len(content.ruleset.rules) == info.compiled
+    assert content.version == info.version
+    assert len(content.ruleset.rules) == info.compiled
 
 
 def test_update_from_directory_then_zip_then_rollback(settings: Settings, tmp_path: Path) -> None:
     source = _rules_dir(tmp_path / "src")
     first = rules.update(settings, str(source))
-    assert first.changed and first.info.files == 2 and first.info.compiled == 2
+    assert first.changed
+    assert first.info.files == 2
+    assert first.info.compiled == 2
     again = rules.update(settings, str(source))
-    assert not again.changed and again.info.version == first.info.version
+    assert not again.changed
+    assert again.info.version == first.info.version
     _rules_dir(source, count=3, title="Changed")
     second = rules.update(settings, str(_zip_of(source, tmp_path / "r.zip")))
-    assert second.changed and second.info.compiled == 3
+    assert second.changed
+    assert second.info.compiled == 3
     assert rules.store(settings).previous() == first.info
     assert rules.rollback(settings).version == first.info.version
     assert rules.load_content(settings).version == first.info.version
@@ -88,16 +95,21 @@ def test_broken_or_empty_sources_never_replace_the_current_rules(settings: Setti
     assert not list((settings.sigma_dir).glob(".staging-*"))  # nothing left behind
 
 
-def test_a_bad_rule_is_skipped_with_its_path_and_the_rest_installed(settings: Settings, tmp_path: Path) -> None:
+def test_a_bad_rule_is_skipped_with_its_path_and_the_rest_installed(
+    settings: Settings, tmp_path: Path
+) -> None:
     source = _rules_dir(tmp_path / "src")
-    (source / "bad.yml").write_text("title: broken\nlogsource: {product: windows}\ndetection: {condition: x}\n")
+    (source / "bad.yml").write_text(
+        "title: broken\nlogsource: {product: windows}\ndetection: {condition: x}\n"
+    )
     info = rules.update(settings, str(source)).info
-    assert info.compiled == 2 and info.files == 3
+    assert info.compiled == 2
+    assert info.files == 3
     assert any("bad.yml" in path for path, _ in info.skipped_reasons)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests: list[dict[str, str]] = []
+    requests: ClassVar[list[dict[str, str]]] = []
 
     def log_message(self, format: str, *args: object) -> None:
         return None
@@ -140,11 +152,13 @@ def server(tmp_path: Path) -> Iterator[str]:
 def test_update_from_a_real_http_server_with_a_conditional_refetch(settings: Settings, server: str) -> None:
     seen: list[tuple[str, int]] = []
     result = rules.update(settings, f"{server}/flaky", progress=lambda s, d, t: seen.append((s, d)))
-    assert result.changed and result.info.compiled == 2
+    assert result.changed
+    assert result.info.compiled == 2
     assert len(_Handler.requests) == 2  # the 503 was retried
     assert ("download", result.info and seen[0][1]) in seen
     again = rules.update(settings, f"{server}/flaky")
-    assert not again.changed and "not modified" in again.note
+    assert not again.changed
+    assert "not modified" in again.note
     assert _Handler.requests[-1].get("If-None-Match") == '"v1"'
 
 
@@ -169,14 +183,18 @@ def test_tenant_settings_round_trip_and_policy(settings: Settings, tmp_path: Pat
     )
     assert rules.tenant_settings(db, a.id) == changed
     changed = rules.change_tenant_settings(db, a.id, enable_rules=["r1"], placeholders={"Admins": []})
-    assert changed.disabled_rules == frozenset() and changed.enabled_rules == {"r1"}
-    assert changed.placeholders == {} and changed.disabled_levels == {"low"}
+    assert changed.disabled_rules == frozenset()
+    assert changed.enabled_rules == {"r1"}
+    assert changed.placeholders == {}
+    assert changed.disabled_levels == {"low"}
     policy = rules.load_policy(settings, db)
-    assert not policy.allows(a.id, "r2", "low") and policy.allows(b.id, "r2", "low")
+    assert not policy.allows(a.id, "r2", "low")
+    assert policy.allows(b.id, "r2", "low")
     assert not policy.allows(b.id, "r2", "informational")  # the provider default
     assert policy.allows(a.id, "r2", "informational")  # A chose its own levels
     reset = rules.change_tenant_settings(db, a.id, reset=True)
-    assert reset.disabled_levels is None and not reset.enabled_rules
+    assert reset.disabled_levels is None
+    assert not reset.enabled_rules
 
 
 def test_refresh_swaps_ruleset_and_policy(settings: Settings, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from mimamori.errors import NotFoundError, ValidationError
 from mimamori.services import rulestore
-from mimamori.services.rulestore import RuleStore, RulesetInfo, content_hash, extract_rules, rule_files
+from mimamori.services.rulestore import RulesetInfo, RuleStore, content_hash, extract_rules, rule_files
 
 RULE = "title: t\nid: {id}\nlogsource: {{product: windows}}\ndetection: {{sel: {{EventID: 1}}, condition: sel}}\n"
 
@@ -27,12 +27,14 @@ def _stage(store: RuleStore, name: str = "a.yml") -> Path:
 
 def test_install_rollback_and_undo(tmp_path: Path) -> None:
     store = RuleStore(tmp_path / "sigma")
-    assert store.current() is None and store.installed() == []
+    assert store.current() is None
+    assert store.installed() == []
     with pytest.raises(NotFoundError):
         store.rollback()
     store.install(_stage(store), _info("v1"))
     store.install(_stage(store, "b.yml"), _info("v2"))
-    assert store.current() == _info("v2") and store.previous() == _info("v1")
+    assert store.current() == _info("v2")
+    assert store.previous() == _info("v1")
     assert (store.rules_dir("v2") / "b.yml").is_file()
     assert store.rollback().version == "v1"
     assert (store.current(), store.previous()) == (_info("v1"), _info("v2"))

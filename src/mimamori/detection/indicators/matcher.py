@@ -1,44 +1,107 @@
-"""The indicator detector: events whose addresses or names are on the indicator list.
+"""The indicator detector: events whose addresses, names, URLs, hashes or fingerprints are listed.
 
 Severity follows the outcome, because an SME needs to know whether the defence worked: an allowed
-connection to a listed server is high (緊急度 高), a DNS lookup of a listed name is medium (the
-connection may follow), and anything the UTM blocked is low (it still counts in the monthly report).
+connection to a listed server or a delivered malicious file is high (緊急度 高), a DNS lookup of a listed
+name, a JA3 fingerprint (they collide between programs) or a mail from a listed sender is medium, and
+anything the UTM blocked is low (it still counts in the monthly report). One event gives at most one
+finding: the first listed value in the order of ``_candidates``. An allowlisted value (provider-wide or
+the tenant's) is skipped. Every hit is counted as a sighting and every external value is recorded as an
+observation for retro-hunting (see ``recorder``).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
+from mimamori.detection.indicators import values as v
+from mimamori.detection.indicators.recorder import Key, Recorder, Tally, add
 from mimamori.detection.indicators.store import Indicator, IndicatorSet
 from mimamori.domain import Event, Finding, Severity
 
 NAME = "indicator"
 TAGS = ("attack.command-and-control", "attack.t1071")
-DOMAIN_FIELDS = ("dns.question.name", "url.domain", "tls.server.name", "http.request.host")
+DOMAIN_FIELDS = (
+    "dns.question.name",
+    "url.domain",
+    "tls.server.name",
+    "tls.client.server_name",
+    "destination.domain",
+    "http.request.host",
+)
+HASH_FIELDS = (
+    ("file.hash.sha256", v.SHA256),
+    ("file.hash.sha1", v.SHA1),
+    ("file.hash.md5", v.MD5),
+    ("process.hash.sha256", v.SHA256),
+    ("process.hash.sha1", v.SHA1),
+    ("process.hash.md5", v.MD5),
+)
+CERT_FIELDS = ("tls.server.hash.sha1", "suricata.tls.fingerprint")
+MAIL_FIELDS = ("email.from.address", "email.sender.address")
 FAILURE = "failure"
 MAX_ORIGINAL = 4096  # bytes of the raw log line quoted in an alert's evidence
+MAX_VALUE = 2048  # longer field values are not looked up (nor recorded)
 
+# What kind of thing a type is, for the title: address, domain (names and URLs), file, tls, mail.
+KINDS = {
+    v.IP: "address",
+    v.CIDR: "address",
+    v.DOMAIN: "domain",
+    v.URL: "domain",
+    v.MD5: "file",
+    v.SHA1: "file",
+    v.SHA256: "file",
+    v.JA3: "tls",
+    v.X509_SHA1: "tls",
+    v.EMAIL: "mail",
+    v.EMAIL_DOMAIN: "mail",
+}
 # Title templates are message ids: the web translates them with the alert's indicator value.
 TITLES = {
     ("connection", "address", True): "Connection to a known malicious server: %(value)s",
     ("connection", "address", False): "Connection from a known malicious server: %(value)s",
     ("connection", "domain", True): "Access to a known malicious site: %(value)s",
     ("connection", "domain", False): "Access to a known malicious site: %(value)s",
+    ("connection", "file", True): "Transfer of a known malicious file: %(value)s",
+    ("connection", "file", False): "Transfer of a known malicious file: %(value)s",
+    ("connection", "tls", True): "TLS connection with a known malware fingerprint: %(value)s",
+    ("connection", "tls", False): "TLS connection with a known malware fingerprint: %(value)s",
+    ("connection", "mail", True): "Mail from a known malicious sender: %(value)s",
+    ("connection", "mail", False): "Mail from a known malicious sender: %(value)s",
     ("blocked", "address", True): "Blocked connection to a known malicious server: %(value)s",
     ("blocked", "address", False): "Blocked connection from a known malicious server: %(value)s",
     ("blocked", "domain", True): "Blocked access to a known malicious site: %(value)s",
     ("blocked", "domain", False): "Blocked access to a known malicious site: %(value)s",
+    ("blocked", "file", True): "Blocked transfer of a known malicious file: %(value)s",
+    ("blocked", "file", False): "Blocked transfer of a known malicious file: %(value)s",
+    ("blocked", "tls", True): "Blocked TLS connection with a known malware fingerprint: %(value)s",
+    ("blocked", "tls", False): "Blocked TLS connection with a known malware fingerprint: %(value)s",
+    ("blocked", "mail", True): "Blocked mail from a known malicious sender: %(value)s",
+    ("blocked", "mail", False): "Blocked mail from a known malicious sender: %(value)s",
     ("dns", "domain", True): "Name lookup of a known malicious site: %(value)s",
     ("dns", "domain", False): "Name lookup of a known malicious site: %(value)s",
     ("dns", "address", True): "Name lookup of a known malicious site: %(value)s",
     ("dns", "address", False): "Name lookup of a known malicious site: %(value)s",
+    ("retro", "address", True): "Earlier connection to a server now known to be malicious: %(value)s",
+    ("retro", "address", False): "Earlier connection from a server now known to be malicious: %(value)s",
+    ("retro", "domain", True): "Earlier access to a site now known to be malicious: %(value)s",
+    ("retro", "domain", False): "Earlier access to a site now known to be malicious: %(value)s",
+    ("retro", "file", True): "Earlier transfer of a file now known to be malicious: %(value)s",
+    ("retro", "file", False): "Earlier transfer of a file now known to be malicious: %(value)s",
+    ("retro", "tls", True): "Earlier TLS connection with a fingerprint now known as malware: %(value)s",
+    ("retro", "tls", False): "Earlier TLS connection with a fingerprint now known as malware: %(value)s",
+    ("retro", "mail", True): "Earlier mail from a sender now known to be malicious: %(value)s",
+    ("retro", "mail", False): "Earlier mail from a sender now known to be malicious: %(value)s",
 }
 
 
 @lru_cache(maxsize=65536)
-def _is_internal(ip: str) -> bool:
+def is_internal(ip: str) -> bool:
+    """Private, loopback or link-local: the customer's side of a connection (never an indicator)."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -46,85 +109,287 @@ def _is_internal(ip: str) -> bool:
     return addr.is_private or addr.is_loopback or addr.is_link_local
 
 
+# Addresses that are never worth recording for retro-hunting: the LAN, loopback, multicast and the like.
+# (``ipaddress.is_private`` would also drop the documentation ranges the demo's C2 servers live in.)
+LOCAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/3",
+        "::/127",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+
+
+LOCAL_CACHE: dict[str, bool] = {}  # address -> is_local, a plain dict: cheaper than lru_cache per event
+LOCAL_CACHE_SIZE = 65_536
+
+
+def is_local(ip: str) -> bool:
+    """Whether an address is on the customer's side or not routable (not recorded as an observation)."""
+    cached = LOCAL_CACHE.get(ip)
+    if cached is not None:
+        return cached
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        local = True
+    else:
+        local = any(addr in net for net in LOCAL_NETS if net.version == addr.version)
+    if len(LOCAL_CACHE) >= LOCAL_CACHE_SIZE:
+        LOCAL_CACHE.clear()
+    LOCAL_CACHE[ip] = local
+    return local
+
+
+Candidate = tuple[str, str, bool, str]  # (type, normalised value, outbound, field)
+
+
+RARE_FIELDS = frozenset(
+    (
+        "url.original",
+        *DOMAIN_FIELDS,
+        *(n for n, _ in HASH_FIELDS),
+        "tls.client.ja3",
+        *CERT_FIELDS,
+        *MAIL_FIELDS,
+    )
+)
+
+
+def candidates(fields: Mapping[str, object]) -> list[Candidate]:
+    """Every value of an event worth looking up, in the order a finding prefers them."""
+    found: list[Candidate] = []
+    dst = fields.get("destination.ip")
+    src = fields.get("source.ip")
+    if isinstance(dst, str) and dst:
+        found.append((v.IP, dst, True, "destination.ip"))
+    if isinstance(src, str) and src:
+        found.append((v.IP, src, False, "source.ip"))
+    if not RARE_FIELDS.isdisjoint(fields):
+        found.extend(rare_candidates(fields))
+    return found
+
+
+def rare_candidates(fields: Mapping[str, object]) -> list[Candidate]:
+    """The names, URLs, hashes, fingerprints and senders of an event (most events carry none)."""
+    found: list[Candidate] = []
+    get = fields.get
+    original = get("url.original")
+    if isinstance(original, str) and len(original) <= MAX_VALUE:
+        domain = get("url.domain")
+        url = v.event_url(domain if isinstance(domain, str) else None, original)
+        if url is not None:
+            found.append((v.URL, url, True, "url.original"))
+    seen = ""
+    for name in DOMAIN_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and value and value != seen and len(value) <= v.MAX_DOMAIN:
+            seen = value
+            name_value = value.lower().rstrip(".") if not value.islower() or value.endswith(".") else value
+            if "." in name_value and not ip_like(name_value):
+                found.append((v.DOMAIN, name_value, True, name))
+    for name, kind in HASH_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and len(value) == v.HEX_LENGTHS[kind]:
+            found.append((kind, value.lower(), False, name))
+    ja3 = get("tls.client.ja3")
+    if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
+        found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
+    for name in CERT_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and len(value) <= 64:
+            cert = value.replace(":", "").lower()
+            if len(cert) == v.HEX_LENGTHS[v.X509_SHA1]:
+                found.append((v.X509_SHA1, cert, True, name))
+                break
+    for name in MAIL_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and "@" in value and len(value) <= v.MAX_EMAIL:
+            found.append((v.EMAIL, value.strip().strip("<>").lower(), False, name))
+            break
+    return found
+
+
+def ip_like(name: str) -> bool:
+    """Whether a name field holds an address (FortiGate puts the server's IP in ``url.domain``)."""
+    return (name[-1:].isdigit() and name.replace(".", "").isdigit()) or ":" in name
+
+
 class IndicatorDetector:
-    """Matches source/destination IPs and domain-bearing fields against an ``IndicatorSet``."""
+    """Matches events against an ``IndicatorSet`` and records sightings and observed values."""
 
     name = NAME
 
-    def __init__(self, indicators: IndicatorSet) -> None:
+    def __init__(self, indicators: IndicatorSet, *, observe: bool = True) -> None:
         self.indicators = indicators
+        self.observe = observe
+        self.recorder = Recorder()
 
     def detect(self, events: Sequence[Event]) -> Iterator[Finding]:
-        if not len(self.indicators):
+        store = self.indicators
+        observe = self.observe
+        if not len(store) and not observe:
             return
-        match_ip, match_domain = self.indicators.match_ip, self.indicators.match_domain
+        now = time.time()
+        ips = store.tables[v.IP]
+        in_ranges = store.in_ranges if store.cidrs else None
+        sightings: dict[Key, Tally] = {}
+        observations: dict[Key, Tally] = {}
+        addresses: dict[tuple[str, str], list[Any]] = {}
+        local_get = LOCAL_CACHE.get
         for event in events:
             fields = event.fields
+            # Addresses inline: most events are connections with nothing else to look up.
             dst = fields.get("destination.ip")
-            if isinstance(dst, str):
-                hit = match_ip(dst)
-                if hit is not None:
-                    yield self._finding(event, hit, outbound=True)
-                    continue
             src = fields.get("source.ip")
-            if isinstance(src, str):
-                hit = match_ip(src)
-                if hit is not None:
-                    yield self._finding(event, hit, outbound=False)
-                    continue
-            for name in DOMAIN_FIELDS:
-                value = fields.get(name)
-                if isinstance(value, str) and value:
-                    hit = match_domain(value)
-                    if hit is not None:
-                        yield self._finding(event, hit, outbound=True, matched_field=name)
-                        break
+            dst_ok = dst.__class__ is str
+            src_ok = src.__class__ is str
+            if observe:
+                dst_local = not dst_ok or local_get(dst) or (dst not in LOCAL_CACHE and is_local(dst))  # type: ignore[arg-type]
+                src_local = not src_ok or local_get(src) or (src not in LOCAL_CACHE and is_local(src))  # type: ignore[arg-type]
+                if not (dst_local and src_local):
+                    when = event.timestamp
+                    for ip, local in ((dst, dst_local), (src, src_local)):
+                        if local:
+                            continue
+                        # Plain lists keyed by (tenant, address): the cheapest aggregate per event; the
+                        # day is the first occurrence's (a batch spans seconds).
+                        seen = addresses.get((event.tenant_id, ip))  # type: ignore[arg-type]
+                        if seen is None:
+                            device = src if src_local and src_ok else (dst if dst_local and dst_ok else None)
+                            allowed = fields.get("event.outcome") != FAILURE
+                            addresses[(event.tenant_id, ip)] = [when, when, 1, device, allowed]  # type: ignore[index]
+                        else:
+                            seen[2] += 1
+                            if when > seen[1]:
+                                seen[1] = when
+                            elif when < seen[0]:
+                                seen[0] = when
+                            if not seen[4] and fields.get("event.outcome") != FAILURE:
+                                seen[4] = True  # one allowed occurrence makes the value "let through"
+            rare = not RARE_FIELDS.isdisjoint(fields)
+            listed = (dst_ok and dst in ips) or (src_ok and src in ips)
+            if not (rare or listed or (in_ranges is not None and (in_ranges(dst) or in_ranges(src)))):
+                continue
+            found = self._first_hit(event, candidates(fields), now, sightings, observations if rare else None)
+            if found is not None:
+                yield found
+        for (tenant, ip), (first, last, count, device, allowed) in addresses.items():
+            observations[(tenant, first.date(), v.IP, ip)] = Tally(first, last, count, device, allowed)
+        if sightings or observations:
+            self.recorder.merge(sightings, observations)
 
-    def _finding(self, event: Event, hit: Indicator, *, outbound: bool, matched_field: str = "") -> Finding:
+    def _first_hit(
+        self,
+        event: Event,
+        found: list[Candidate],
+        now: float,
+        sightings: dict[Key, Tally],
+        observations: dict[Key, Tally] | None,
+    ) -> Finding | None:
+        """The finding of the event's first listed, not allowlisted value; records the non-IP values."""
+        store = self.indicators
+        fields = event.fields
+        allowed = fields.get("event.outcome") != FAILURE
+        when = event.timestamp
+        day = when.date()
+        device = internal_side(fields)
+        finding: Finding | None = None
+        for kind, value, outbound, field_name in found:
+            if observations is not None and self.observe and kind != v.IP:
+                add(observations, (event.tenant_id, day, kind, value), when, device, allowed)
+            if finding is not None:
+                continue
+            hit = store.match(kind, value, now)
+            if hit is None and kind == v.EMAIL:
+                hit = store.match(v.EMAIL_DOMAIN, value.rpartition("@")[2], now)
+            if hit is None or (store.allowlist and store.allowlist.reason(event.tenant_id, kind, value)):
+                continue
+            finding = self._finding(event, hit, outbound=outbound, matched_field=field_name)
+            add(sightings, (event.tenant_id, day, hit.type, hit.value), when, device, allowed)
+        return finding
+
+    def _finding(self, event: Event, hit: Indicator, *, outbound: bool, matched_field: str) -> Finding:
         fields = event.fields
         src = event.get_str("source.ip")
         dst = event.get_str("destination.ip")
         blocked = fields.get("event.outcome") == FAILURE
+        kind = KINDS.get(hit.type, "address")
         dns_only = matched_field == "dns.question.name" and not event.dataset.endswith("traffic")
         if blocked:
-            severity = Severity.LOW
+            severity, context = Severity.LOW, "blocked"
         elif dns_only:
-            severity = Severity.MEDIUM
-        elif outbound or (dst is not None and _is_internal(dst)):
-            severity = Severity.HIGH
+            severity, context = Severity.MEDIUM, "dns"
+        elif kind in ("tls", "mail"):
+            severity, context = Severity.MEDIUM, "connection"
+        elif outbound or kind == "file" or (dst is not None and is_internal(dst)):
+            severity, context = Severity.HIGH, "connection"
         else:
-            severity = Severity.MEDIUM
-        internal = src if outbound else dst
+            severity, context = Severity.MEDIUM, "connection"
+        internal = internal_side(fields) if kind in ("file", "mail") else (src if outbound else dst)
         host = event.get_str("host.name") if outbound else None
-        kind = "domain" if hit.type == "domain" else "address"
-        if blocked:
-            template = TITLES[("blocked", kind, outbound)]
-        elif dns_only:
-            template = TITLES[("dns", kind, outbound)]
-        else:
-            template = TITLES[("connection", kind, outbound)]
-        title = template % {"value": hit.value}
-        evidence = {k: v for k, v in fields.items() if not k.startswith("fortigate.")}
+        template = TITLES[(context, kind, outbound)]
+        evidence = {k: val for k, val in fields.items() if not k.startswith("fortigate.")}
         evidence["title.template"] = template
+        evidence.setdefault("event.dataset", event.dataset)
         if event.raw is not None:
             evidence["event.original"] = event.raw.data[:MAX_ORIGINAL].decode("utf-8", "replace")
             evidence["log.origin"] = event.raw.origin
-        evidence["indicator.value"] = hit.value
-        evidence["indicator.type"] = hit.type
-        if hit.description:
-            evidence["indicator.description"] = hit.description
+        evidence.update(indicator_evidence(hit, matched_field))
         return Finding(
             tenant_id=event.tenant_id,
             detector=NAME,
             key=f"{hit.type}:{hit.value}",
-            title=title,
+            title=template % {"value": hit.value},
             severity=severity,
             timestamp=event.timestamp,
             host=host or internal,
             source_ip=src,
             destination_ip=dst,
-            description=hit.description,
+            description=hit.description or hit.threat,
             tags=TAGS,
             evidence=evidence,
-            device_ip=internal if internal and _is_internal(internal) else None,
+            device_ip=internal if internal and is_internal(internal) else None,
         )
+
+
+def indicator_evidence(hit: Indicator, matched_field: str) -> dict[str, str | int]:
+    """The ``indicator.*`` evidence fields of a hit (ECS ``threat.indicator`` in spirit, flat)."""
+    evidence: dict[str, str | int] = {
+        "indicator.value": hit.value,
+        "indicator.type": hit.type,
+        "indicator.source": hit.source,
+        "indicator.confidence": hit.confidence,
+        "indicator.tlp": hit.tlp,
+        "indicator.matched_field": matched_field,
+    }
+    if hit.threat:
+        evidence["indicator.threat"] = hit.threat
+    if hit.description:
+        evidence["indicator.description"] = hit.description
+    if hit.expires_at is not None:
+        evidence["indicator.expires_at"] = hit.expires_at.isoformat()
+    return evidence
+
+
+def internal_side(fields: Mapping[str, object]) -> str | None:
+    """The customer's device of an event: a LAN address of source or destination (source first), else
+    any private one (the documentation ranges of the demo count as private to ``ipaddress``)."""
+    values = [x for x in (fields.get("source.ip"), fields.get("destination.ip")) if isinstance(x, str)]
+    for value in values:
+        if is_internal(value) and is_local(value):
+            return value
+    for value in values:
+        if is_internal(value):
+            return value
+    return None

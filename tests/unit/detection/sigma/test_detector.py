@@ -100,8 +100,10 @@ def test_finding_fields_and_severity_mapping() -> None:
     assert len(findings) == 1
     finding = findings[0]
     assert (finding.detector, finding.key) == ("sigma", "11111111-1111-1111-1111-111111111111")
-    assert finding.title == "Whoami Execution" and finding.severity is Severity.MEDIUM
-    assert finding.host == "PC-03" and finding.tenant_id == "t1"
+    assert finding.title == "Whoami Execution"
+    assert finding.severity is Severity.MEDIUM
+    assert finding.host == "PC-03"
+    assert finding.tenant_id == "t1"
     assert "attack.t1033" in finding.tags
     assert finding.evidence["sigma.ruleset"] == "test-v1"
     assert finding.evidence["sigma.level"] == "medium"
@@ -167,5 +169,7 @@ def test_hostile_values_are_shortened_in_evidence() -> None:
 def test_base_rules_of_a_correlation_are_silent_unless_it_generates() -> None:
     detector = SigmaDetector(_content(RULES.replace("  generate: true\n", "")))
     whoami = _sysmon("C:\\Windows\\System32\\whoami.exe")
-    titles = [f.title for f in detector.detect([_event("t1", whoami, T0 + timedelta(minutes=i)) for i in range(3)])]
+    titles = [
+        f.title for f in detector.detect([_event("t1", whoami, T0 + timedelta(minutes=i)) for i in range(3)])
+    ]
     assert titles == ["Many whoami"]  # Sigma's default: a correlation's base rules generate nothing alone
