@@ -5,9 +5,13 @@
 Per format the corpus of ``bench/parser_corpus.py`` (golden lines, simulated FortiGate/Zeek volume, real
 Suricata/Zeek/EVTX samples when ``/work/shared/data`` is present) is parsed over and over until
 ``--records`` records or ``--seconds`` seconds, whichever comes first. Prints a table (format,
-events/s, µs/event, records, quarantined share, corpus size) with a same-run baseline, ``orjson.loads``
-over the Zeek corpus, so that ratios stay comparable on a noisy shared machine; then peak RSS; and as
-the LAST line exactly one JSON object ``{"<format>": events_per_second, ...}`` (the contract for tools).
+events/s, µs/event, records, quarantined share, corpus size, ratio) with a same-run baseline,
+``orjson.loads`` over the Zeek corpus. On a shared machine whose speed changes from one second to the
+next, each format's ``ratio`` is its speed over the baseline measured right before and right after it
+(half a second each): compare ratios, not events/s, between runs. When the EVTX samples are present,
+one more row times the EVTX *reader and parser* together over the sample files (the ingest path:
+``mimamori.ingest.readers.evtx.read`` then ``parsers.evtx.parse``). Then peak RSS; and as the LAST line
+exactly one JSON object ``{"<format>": events_per_second, ...}`` (the contract for tools; parsers only).
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
-from parser_corpus import corpus
+from parser_corpus import SHARED, corpus
 
 from mimamori.domain.models import RawRecord
-from mimamori.errors import ParseError
-from mimamori.parsers import PARSERS
+from mimamori.errors import IngestError, ParseError
+from mimamori.parsers import BUILD, PARSERS
 
 RECEIVED_AT = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -69,6 +73,32 @@ def baseline(lines: list[bytes], limit: int, seconds: float) -> dict[str, float]
     return run(loads, records, limit, seconds)
 
 
+def evtx_reader(seconds: float) -> dict[str, float] | None:
+    """Reader + parser over the EVTX sample files, file after file until ``seconds``; None without them."""
+    from mimamori.ingest.readers import evtx as reader  # noqa: PLC0415 - only when the samples exist
+
+    paths = sorted((SHARED / "evtx-attack-samples").rglob("*.evtx"))
+    if not paths:
+        return None
+    parse = PARSERS["evtx"]
+    done = quarantined = 0
+    clock = time.perf_counter
+    started = clock()
+    while clock() - started < seconds:
+        for path in paths:
+            try:
+                records = reader.read(path)
+            except IngestError:  # not an EVTX file after all: not part of the measurement
+                continue
+            for _, data in records:
+                try:
+                    parse(RawRecord("tenant-a", "sensor-1", "evtx", data, RECEIVED_AT))
+                except ParseError:
+                    quarantined += 1
+                done += 1
+    return {"records": done, "seconds": clock() - started, "quarantined": quarantined, "corpus": 0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,21 +116,43 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # the corpus is long-lived: keep the collector from rescanning it
     results: dict[str, dict[str, float]] = {}
+    nearby: dict[str, float] = {}  # format -> the baseline's speed measured around it
+    probe = args.records // 4
+
+    def around(measure: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
+        before = baseline(corpora["zeek"], probe, 0.5)
+        result = measure()
+        after = baseline(corpora["zeek"], probe, 0.5)
+        return result, (before["records"] + after["records"]) / (before["seconds"] + after["seconds"])
+
     for fmt in formats:
         records = [RawRecord("tenant-a", "sensor-1", fmt, line, RECEIVED_AT) for line in corpora[fmt]]
         if not records:
             print(f"{fmt}: no corpus (no golden lines, no samples)", file=sys.stderr)
             continue
-        results[fmt] = run(PARSERS[fmt], records, args.records, args.seconds) | {"corpus": len(records)}
+        result, nearby[fmt] = around(lambda: run(PARSERS[fmt], records, args.records, args.seconds))  # noqa: B023
+        results[fmt] = result | {"corpus": len(records)}
+    reader = None
+    if "evtx" in formats:
+        reader, nearby["evtx+reader"] = around(lambda: evtx_reader(args.seconds) or {})
     base = baseline(corpora["zeek"], args.records, args.seconds)
 
     speeds = {fmt: round(r["records"] / r["seconds"]) for fmt, r in results.items()}
-    print(f"{'format':<14}{'events/s':>12}{'µs/event':>10}{'records':>10}{'quarantined':>13}{'corpus':>8}")
-    for fmt, r in results.items():
+    rows = dict(results)
+    if reader:
+        rows["evtx+reader"] = reader
+    print(f"parsers: {BUILD} build (MIMAMORI_PURE=1 forces the pure-Python one)")
+    print(
+        f"{'format':<14}{'events/s':>12}{'µs/event':>10}{'records':>10}{'quarantined':>13}{'corpus':>8}"
+        f"{'ratio':>8}"
+    )
+    for fmt, r in rows.items():
+        speed = r["records"] / r["seconds"]
         share = r["quarantined"] / r["records"]
+        corpus_size = f"{int(r['corpus']):>7,}" if r["corpus"] else f"{'files':>7}"
         print(
-            f"{fmt:<14}{speeds[fmt]:>12,}{1e6 / speeds[fmt]:>10.2f}{int(r['records']):>10,}"
-            f"{share:>12.1%} {int(r['corpus']):>7,}"
+            f"{fmt:<14}{round(speed):>12,}{1e6 / speed:>10.2f}{int(r['records']):>10,}"
+            f"{share:>12.1%} {corpus_size}{speed / nearby[fmt]:>8.3f}"
         )
     base_speed = base["records"] / base["seconds"]
     base_records = int(base["records"])

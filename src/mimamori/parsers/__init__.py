@@ -3,6 +3,9 @@
 Each module exposes ``FORMAT`` and ``parse(record) -> Event | None``: ``None`` for a record that carries
 no event by design (blank line, Zeek ``#`` header), ``ParseError`` for anything malformed, and never any
 other exception, whatever bytes arrive.
+
+``BUILD`` says whether the hot modules run compiled (mypyc, opt-in) or as Python; ``_compiled`` decides
+before they are imported.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from collections.abc import Callable
 
 from mimamori.domain.models import Event, RawRecord
 from mimamori.errors import ParseError
-from mimamori.parsers import (  # JSON family
+from mimamori.parsers import _compiled
+
+BUILD = _compiled.choose()  # before any parser module is imported
+
+from mimamori.parsers import (  # noqa: E402 - after choosing the build
     auto,
     cef,
     cisco_asa,
@@ -62,4 +69,4 @@ def parse_record(record: RawRecord) -> Event | None:
     return parser(record)
 
 
-__all__ = ["PARSERS", "Parser", "parse_record"]
+__all__ = ["BUILD", "PARSERS", "Parser", "parse_record"]

@@ -9,16 +9,20 @@ refused: without its ``#fields`` header its columns cannot be named; the file im
 files to JSON with that header.
 
 Hot path: one ``orjson.loads``; the few keys that need a conversion (``ts``, ``query``, MACs...) are
-popped and handled; if every other value is a scalar of the type its ECS field needs (checked with
-C-level ``map``/``set`` calls), all keys are renamed at once through a per-log ``key -> name`` table
-(unknown keys learned, bounded). Otherwise, and on lines with an integer literal of 19+ digits (beyond
-64 bits), the keys are checked one by one. Both paths give the same fields.
+handled one by one; if every other value is a scalar of the type its ECS field needs, all of them are
+renamed at once through a per-log ``key -> name`` table (unknown keys learned, bounded). A sensor
+repeats a few key layouts (its keys in order), so that decision is made once per layout (``_Plan``): a
+line whose value types are exactly those of its layout's first line takes the plan (handlers by
+position, one ``dict.update`` for the rest). Otherwise, and on lines with an integer literal of 19+
+digits (beyond 64 bits), the keys are checked (``Renamer``) or taken one by one. All paths give the
+same fields.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
 import orjson
@@ -26,12 +30,15 @@ import orjson
 from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import _json
+from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._zeek_fields import CATEGORY, COMMON, SPECS, X509, Handler, count, flag, port, text
 
 FORMAT = "zeek"
 
 _SAFE_PATH_RE = re.compile(r"[a-z0-9_]{1,32}")
 _MAX_TABLES = 256  # log types cached (Zeek has ~60; packages add a few)
+_MAX_PLANS = 512  # key layouts remembered per log type
+_PLAN_KEYS_CHARS = 4096  # a layout whose keys are longer than this is not remembered (hostile lines)
 _PLAIN = _json.SCALARS
 _SKIP = frozenset(("ts", "_path"))
 _MISSING = object()
@@ -50,14 +57,55 @@ _INFER = (
 )  # fmt: skip
 
 
+class _Plan:
+    """One key layout of one log type on the bulk path, made from the first line with that layout.
+
+    ``types``: that line's value types, which a line must repeat exactly to use the plan (then its
+    plain values have the types the bulk path needs); ``handled``: (position, key) of the keys with a
+    handler, in ``_Table.popped`` order; ``mask`` and ``names``: which values are renamed in bulk and
+    their field names, in line order.
+    """
+
+    __slots__ = ("handled", "mask", "names", "types")
+
+    def __init__(
+        self,
+        types: tuple[type, ...],
+        handled: tuple[tuple[int, str], ...] = (),
+        mask: tuple[bool, ...] = (),
+        names: tuple[str, ...] = (),
+    ) -> None:
+        self.types, self.handled, self.mask, self.names = types, handled, mask, names
+
+
+_NO_PLAN = _Plan((_Plan,))  # a layout not on the bulk path: no JSON value has this type
+
+
+def _make_plan(table: _Table, keys: tuple[str, ...], types: tuple[type, ...]) -> _Plan:
+    """The plan of a layout, or ``_NO_PLAN`` when ``Renamer.rename`` would refuse this line."""
+    popped = set(table.popped)
+    plain = {key: kind for key, kind in zip(keys, types, strict=True) if key not in popped}
+    if not set(plain.values()) <= _PLAIN:
+        return _NO_PLAN
+    required = zip(table.renamer.keys, table.renamer.types, strict=True)
+    if not all(plain.get(key, kind) is kind for key, kind in required):
+        return _NO_PLAN
+    return _Plan(
+        types,
+        tuple((keys.index(key), key) for key in table.popped if key in keys and key not in _SKIP),
+        tuple(key not in popped for key in keys),
+        tuple(table.renamer.names[key] for key in keys if key not in popped),
+    )
+
+
 class _Table:
     """The compiled mapping of one log type, built on first use.
 
     ``renamer`` renames in bulk the keys whose value is stored as it is (and learns unknown keys);
-    ``popped`` keys always take their handler.
+    ``popped`` keys always take their handler; ``plans``: per key layout, see ``_Plan``.
     """
 
-    __slots__ = ("category", "dataset", "path", "popped", "prefix", "renamer", "slow")
+    __slots__ = ("category", "dataset", "path", "plans", "popped", "prefix", "renamer", "slow")
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -71,6 +119,7 @@ class _Table:
             self.prefix, {k: (n, plain[h]) for k, (n, h) in specs.items() if h in plain}
         )
         self.popped = ("ts", "_path", *(k for k, (_, h) in specs.items() if h not in plain))
+        self.plans: BoundedCache[tuple[str, ...], _Plan] = BoundedCache(_MAX_PLANS)
 
     def handle(self, fields: Fields, key: str, value: Any) -> None:
         """The slow path for one key: conversions, wrong types, lists, objects, huge integers."""
@@ -117,9 +166,32 @@ def _timestamp(value: Any, tz: str) -> datetime:
     raise ParseError("missing or non-time ts")
 
 
+def _planned(obj: dict[str, Any], table: _Table) -> Fields | None:
+    """The fields by the plan of the line's layout, or None when the line does not fit one."""
+    keys = tuple(obj)
+    values = tuple(obj.values())
+    types = tuple(map(type, values))
+    plan = table.plans.get(keys)
+    if plan is None:
+        plan = _make_plan(table, keys, types)
+        if sum(map(len, keys)) <= _PLAN_KEYS_CHARS:  # hostile giant keys are not kept
+            table.plans.put(keys, plan)
+    if types != plan.types:
+        return None
+    fields: Fields = {}
+    for index, key in plan.handled:
+        table.handle(fields, key, values[index])
+    fields.update(zip(plan.names, compress(values, plan.mask)))  # noqa: B905 - as long by construction
+    return fields
+
+
 def _fields(obj: dict[str, Any], table: _Table, checked: bool) -> Fields:
     """Rename in bulk when every value is a plain scalar of the right type; else key by key."""
-    fields: Fields = {}
+    fields = None if checked else _planned(obj, table)
+    if fields is not None:
+        _ports(fields)
+        return fields
+    fields = {}
     for key in table.popped:
         value = obj.pop(key, _MISSING)
         if value is not _MISSING and key not in _SKIP:
@@ -131,11 +203,15 @@ def _fields(obj: dict[str, Any], table: _Table, checked: bool) -> Fields:
                 fields[names[key]] = value
             else:
                 table.handle(fields, key, value)
-    for name in _PORTS:  # stored as any integer above: keep only real port numbers
+    _ports(fields)
+    return fields
+
+
+def _ports(fields: Fields) -> None:
+    for name in _PORTS:  # stored as any integer in bulk: keep only real port numbers
         port = fields.get(name)
         if port is not None and not (type(port) is int and 0 <= port <= 65535):
             del fields[name]
-    return fields
 
 
 def _finish(fields: Fields, obj: dict[str, Any], path: str) -> None:

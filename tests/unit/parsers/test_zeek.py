@@ -94,6 +94,41 @@ def test_fast_and_checked_paths_agree() -> None:
     assert fast.fields == checked.fields
 
 
+def test_a_layout_plan_is_reused_only_by_lines_of_the_same_types() -> None:
+    """The per-layout plan is made from the first line; a line with the same keys but other value types
+    (hostile or odd) takes the checked path and gets the same fields as on its own."""
+    line = (
+        b'{"_path":"conn","ts":1.5,"uid":"C1","id.orig_p":%s,"proto":"tcp","orig_bytes":%s,'
+        b'"orig_l2_addr":"00:0c:29:ab:cd:ef","duration":0.5,"tunnel_parents":[]}'
+    )
+    zeek._TABLES.clear()
+    first = zeek.parse(record("zeek", line % (b"80", b"5")))
+    assert first is not None
+    assert first.fields["source.port"] == 80
+    assert first.fields["source.bytes"] == 5
+    assert first.fields["source.mac"] == "00-0C-29-AB-CD-EF"
+    assert first.fields["event.duration"] == 500_000_000
+    assert first.fields["zeek.conn.tunnel_parents"] == []
+    table = zeek._TABLES["conn"]
+    assert len(table.plans) == 1
+    fresh: list[dict[str, object]] = []
+    for port, size in [(b'"80"', b"5"), (b"80", b"[1]"), (b"80", b"null"), (b"70000", b"5"), (b"81", b"6")]:
+        again = zeek.parse(record("zeek", line % (port, size)))
+        zeek._TABLES.clear()  # the same line parsed with no plan at all
+        alone = zeek.parse(record("zeek", line % (port, size)))
+        assert again is not None
+        assert alone is not None
+        assert again.fields == alone.fields
+        fresh.append(dict(again.fields))
+        zeek._TABLES["conn"] = table
+    assert fresh[0]["zeek.conn.id.orig_p"] == "80"
+    assert "source.port" not in fresh[0]
+    assert fresh[1]["zeek.conn.orig_bytes"] == [1]
+    assert "source.port" not in fresh[3]
+    assert fresh[4]["source.port"] == 81
+    assert len(table.plans) == 1  # one layout: one plan, whatever the types
+
+
 @pytest.mark.parametrize(
     ("line", "field", "value"),
     [

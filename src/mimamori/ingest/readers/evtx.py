@@ -11,10 +11,18 @@ Decoding is done by the ``evtx`` package (Rust, the ``#attributes``/``#text`` JS
 file is read as far as it goes: a corrupt chunk or record is counted in ``ReadStats.errors``, logged,
 and skipped, never raised, so one bad chunk does not cost the rest of the file. A file that is not an
 EVTX file at all (wrong magic, too short, unreadable) raises ``IngestError`` before anything is yielded.
+
+A file that is still written (an agent's export, a live log copied again) is followed by record id,
+not by position: ``read_after(path, last_id)`` yields only the records whose id is above ``last_id``
+and hands the decoder only the chunks whose header says they hold such a record (file header + those
+64 KiB chunks, a few MiB at a time), so a grown file costs the new records, not the whole file again.
+Record ids only grow, also when Windows overwrites its oldest chunks (a circular log); a log that was
+cleared starts again at 1, which ``record_ids(path)`` shows (its newest id is below ``last_id``).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 from collections.abc import Iterator
@@ -27,7 +35,7 @@ from evtx import PyEvtxParser
 
 from mimamori.errors import IngestError
 
-__all__ = ["FILE_MAGIC", "ReadStats", "count_hint", "read"]
+__all__ = ["FILE_MAGIC", "ReadStats", "count_hint", "read", "read_after", "record_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ _CHUNK_SIZE = 0x10000  # every chunk is 64 KiB
 _CHUNK_IDS = struct.Struct("<8xQQ")  # magic, first and last event record number of the chunk
 MAX_CONSECUTIVE_ERRORS = 100_000  # errors in a row after which a file is given up as garbage
 _LOGGED_ERRORS = 5  # per file: the first few errors are logged one by one, the rest only counted
+_CHUNKS_PER_VIEW = 64  # chunks handed to one decoder by ``read_after`` (4 MiB of memory at most)
 
 
 @dataclass(slots=True)
@@ -59,13 +68,13 @@ def _check_magic(path: Path) -> None:
         raise IngestError(f"{path} is not a Windows event log (.evtx) file: no ElfFile header")
 
 
-def _open(path: Path, threads: int) -> Iterator[dict[str, Any]]:
-    _check_magic(path)
+def _open(path: Path | io.BytesIO, threads: int, name: Path) -> Iterator[dict[str, Any]]:
     try:
-        parser = PyEvtxParser(str(path), number_of_threads=threads)
+        source = str(path) if isinstance(path, Path) else path
+        parser = PyEvtxParser(source, number_of_threads=threads)
         return cast("Iterator[dict[str, Any]]", parser.records_json())
     except (OSError, RuntimeError, ValueError) as exc:
-        raise IngestError(f"{path} is not a readable .evtx file: {exc}") from exc
+        raise IngestError(f"{name} is not a readable .evtx file: {exc}") from exc
 
 
 def _document(record: dict[str, Any]) -> bytes:
@@ -93,14 +102,21 @@ def _document(record: dict[str, Any]) -> bytes:
 
 
 def _records(
-    path: Path, source: Iterator[dict[str, Any]], start: int, stats: ReadStats
-) -> Iterator[tuple[int, bytes]]:
+    path: Path, source: Iterator[dict[str, Any]], start: int, after: int, stats: ReadStats
+) -> Iterator[tuple[int, Any, bytes]]:
+    """Decode ``source``; yield ``(position, record id, document)`` from position ``start`` on, for the
+    records whose id is above ``after``.
+
+    The others are still counted (positions stay those of a full read) but not serialised. Errors are
+    counted and skipped, a long run of them ends the file.
+    """
     position = 0
     consecutive = 0
     while True:
         try:
             record = next(source)
-            document = _document(record) if position >= start else b""
+            record_id = record["event_record_id"]
+            document = _document(record) if position >= start and record_id > after else None
         except StopIteration:
             break
         except Exception as exc:
@@ -115,13 +131,24 @@ def _records(
             continue
         consecutive = 0
         stats.records += 1
-        if position >= start:
-            yield position, document
+        if document is not None:
+            yield position, record_id, document
         position += 1
+
+
+def _log_errors(path: Path, stats: ReadStats) -> None:
     if stats.errors:
         log.warning(
             "%s: %d records read, %d damaged chunks/records skipped", path, stats.records, stats.errors
         )
+
+
+def _read(
+    path: Path, source: Iterator[dict[str, Any]], start: int, stats: ReadStats
+) -> Iterator[tuple[int, bytes]]:
+    for position, _, document in _records(path, source, start, -1, stats):
+        yield position, document
+    _log_errors(path, stats)
 
 
 def read(
@@ -136,8 +163,36 @@ def read(
     """
     if start < 0:
         raise ValueError("start must be >= 0")
-    source = _open(path, threads)
-    return _records(path, source, start, stats if stats is not None else ReadStats())
+    _check_magic(path)
+    source = _open(path, threads, path)
+    return _read(path, source, start, stats if stats is not None else ReadStats())
+
+
+def _chunks(path: Path) -> Iterator[tuple[int, int, int]]:
+    """``(offset, first id, last id)`` of every chunk slot after the file header, from its 24-byte head.
+
+    ``first``/``last`` are 0 for a slot whose head is not a sane chunk head (damaged or unknown: only
+    the decoder can tell what is in it) and -1 for an empty slot (all zeros: a preallocated file).
+    Raises ``OSError``.
+    """
+    with path.open("rb") as handle:
+        offset = _FILE_HEADER_SIZE
+        while True:
+            handle.seek(offset)
+            header = handle.read(_CHUNK_IDS.size)
+            if len(header) < _CHUNK_IDS.size:
+                return
+            if header.startswith(_CHUNK_MAGIC):
+                first, last = _CHUNK_IDS.unpack(header)
+                if 0 < first <= last and last - first < _CHUNK_SIZE:
+                    yield offset, first, last
+                else:
+                    yield offset, 0, 0
+            elif header.count(0) == len(header):
+                yield offset, -1, -1
+            else:
+                yield offset, 0, 0
+            offset += _CHUNK_SIZE
 
 
 def count_hint(path: Path) -> int | None:
@@ -146,22 +201,74 @@ def count_hint(path: Path) -> int | None:
     Reads 24 bytes per 64 KiB chunk; damaged or empty chunks are left out, so the hint may differ from
     what ``read`` yields.
     """
-    total = 0
     try:
         with path.open("rb") as handle:
             if handle.read(len(FILE_MAGIC)) != FILE_MAGIC:
                 return None
-            offset = _FILE_HEADER_SIZE
-            while True:
-                handle.seek(offset)
-                header = handle.read(_CHUNK_IDS.size)
-                if len(header) < _CHUNK_IDS.size:
-                    break
-                if header.startswith(_CHUNK_MAGIC):
-                    first, last = _CHUNK_IDS.unpack(header)
-                    if 0 < first <= last and last - first < _CHUNK_SIZE:
-                        total += last - first + 1
-                offset += _CHUNK_SIZE
+        return sum(last - first + 1 for _, first, last in _chunks(path) if first > 0)
     except OSError:
         return None
-    return total
+
+
+def record_ids(path: Path) -> tuple[int, int] | None:
+    """The lowest and highest record id that the chunk headers announce; None if there is none.
+
+    A follower compares the highest with the last id it read: lower means the log was cleared (or
+    replaced) and is read again from the start.
+    """
+    try:
+        _check_magic(path)
+        ranges = [(first, last) for _, first, last in _chunks(path) if first > 0]
+    except (OSError, IngestError):
+        return None
+    if not ranges:
+        return None
+    return min(first for first, _ in ranges), max(last for _, last in ranges)
+
+
+def _views(path: Path, after: int) -> Iterator[io.BytesIO]:
+    """The file header followed by the chunks that may hold a record above ``after``, in groups.
+
+    The decoder reads chunks until the end of its input (it does not trust the header's chunk count,
+    which Windows updates lazily), so such a view decodes exactly like those chunks of the real file.
+    """
+    offsets = [offset for offset, first, last in _chunks(path) if last > after or first == 0]
+    with path.open("rb") as handle:
+        head = handle.read(_FILE_HEADER_SIZE)
+        for group in range(0, len(offsets), _CHUNKS_PER_VIEW):
+            view = io.BytesIO()
+            view.write(head)
+            for offset in offsets[group : group + _CHUNKS_PER_VIEW]:
+                handle.seek(offset)
+                view.write(handle.read(_CHUNK_SIZE))
+            view.seek(0)
+            yield view
+
+
+def read_after(
+    path: Path, after: int, *, stats: ReadStats | None = None, threads: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(record_id, json_bytes)`` for the records of ``path`` whose record id is above ``after``.
+
+    Only the chunks whose header announces such an id (and chunks with a damaged header) are decoded;
+    ``stats.records`` counts the records decoded, which is how a test sees the others were skipped.
+    ``after=0`` reads the whole file. Raises ``IngestError`` at once when the file is not EVTX at all.
+    """
+    if after < 0:
+        raise ValueError("after must be >= 0")
+    _check_magic(path)
+    return _read_after(path, after, stats if stats is not None else ReadStats(), threads)
+
+
+def _read_after(path: Path, after: int, stats: ReadStats, threads: int) -> Iterator[tuple[int, bytes]]:
+    try:
+        views = _views(path, after) if after else iter(())
+        for view in views:
+            for _, record_id, document in _records(path, _open(view, threads, path), 0, after, stats):
+                yield record_id, document
+        if not after:
+            for _, record_id, document in _records(path, _open(path, threads, path), 0, -1, stats):
+                yield record_id, document
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    _log_errors(path, stats)

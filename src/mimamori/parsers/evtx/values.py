@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from mimamori.domain.models import Fields, FieldValue
+from mimamori.parsers._fast import BoundedCache
 
 __all__ = [
     "Data", "account", "category", "cleared_by", "executable", "file", "get", "hashes", "ip", "keywords",
@@ -20,6 +21,7 @@ Data = dict[str, FieldValue]  # the record's EventData items by their original n
 _UD = "winlog.user_data."
 _NONE = frozenset(("", "-", "Unknown", "N/A"))  # what Windows writes for "no value"
 _HASHES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "IMPHASH": "imphash"}
+_IPS: BoundedCache[str, str] = BoundedCache(4096)  # address text as logged -> canonical text or ""
 
 
 def get(data: Data, name: str) -> str | None:
@@ -50,13 +52,22 @@ def keywords(value: object) -> int | None:
 
 
 def ip(value: str | None) -> str | None:
+    """An IPv4/IPv6 address in canonical text (``::ffff:`` and ``%zone`` dropped), or None.
+
+    ``ipaddress`` costs microseconds per call and a log repeats few addresses: results are memoised
+    (bounded; "" stands for "not an address").
+    """
     if not value:
         return None
-    value = value.removeprefix("::ffff:").partition("%")[0]
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+    known = _IPS.get(value)
+    if known is None:
+        try:
+            known = str(ipaddress.ip_address(value.removeprefix("::ffff:").partition("%")[0]))
+        except ValueError:
+            known = ""
+        if len(value) <= 64:
+            _IPS.put(value, known)
+    return known or None
 
 
 def category(fields: Fields, entry: tuple[str, str, str] | None) -> None:

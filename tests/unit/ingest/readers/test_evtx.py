@@ -143,3 +143,72 @@ def test_missing_file_and_directory_raise_ingest_error(tmp_path: Path) -> None:
     with pytest.raises(IngestError):
         evtx.read(tmp_path)
     assert evtx.count_hint(tmp_path / "absent.evtx") is None
+
+
+# -- following a file that grows: read_after(path, last_id) -------------------------------------------
+def _grown(tmp_path: Path, chunks: int) -> Path:
+    """The first ``chunks`` chunks of MULTI_CHUNK behind its header: the file as it was earlier."""
+    path = tmp_path / "earlier.evtx"
+    path.write_bytes(MULTI_CHUNK.read_bytes()[: FIRST_CHUNK + chunks * CHUNK])
+    return path
+
+
+def _ids(items: list[tuple[int, bytes]]) -> list[int]:
+    return [orjson.loads(data)["event_record_id"] for _, data in items]
+
+
+def test_read_after_yields_only_the_records_added_since() -> None:
+    _samples()
+    everything = list(evtx.read(MULTI_CHUNK))
+    ids = _ids(everything)
+    last = ids[1000]  # in the middle of a chunk
+    stats = evtx.ReadStats()
+    newer = list(evtx.read_after(MULTI_CHUNK, last, stats=stats))
+    assert newer == [(i, data) for i, (_, data) in zip(ids, everything, strict=True) if i > last]
+    assert [record_id for record_id, _ in newer] == _ids(newer)
+    # Whole chunks below the id were not handed to the decoder: far fewer records decoded than a full read.
+    assert len(newer) <= stats.records < len(newer) + 200
+    assert stats.errors == 0
+
+
+def test_a_grown_file_costs_only_its_new_chunks(tmp_path: Path) -> None:
+    _samples()
+    earlier = list(evtx.read_after(_grown(tmp_path, 10), 0))
+    last = earlier[-1][0]
+    stats = evtx.ReadStats()
+    newer = list(evtx.read_after(MULTI_CHUNK, last, stats=stats))
+    full = list(evtx.read_after(MULTI_CHUNK, 0))
+    assert earlier + newer == full  # nothing lost, nothing twice
+    assert stats.records == len(newer)  # the boundary was a chunk boundary: nothing old decoded
+    assert list(evtx.read_after(MULTI_CHUNK, full[-1][0])) == []
+
+
+def test_record_ids_tell_a_cleared_log(tmp_path: Path) -> None:
+    _samples()
+    assert evtx.record_ids(MULTI_CHUNK) == (1, 1537)
+    assert evtx.record_ids(_grown(tmp_path, 3)) == (1, len(list(evtx.read(_grown(tmp_path, 3)))))
+    not_evtx = tmp_path / "x.evtx"
+    not_evtx.write_bytes(b"hello")
+    assert evtx.record_ids(not_evtx) is None
+
+
+def test_read_after_still_decodes_a_chunk_with_a_damaged_header(tmp_path: Path) -> None:
+    _samples()
+    data = bytearray(MULTI_CHUNK.read_bytes())
+    third = FIRST_CHUNK + 2 * CHUNK
+    data[third + 8 : third + 24] = b"\xff" * 16  # first/last ids unreadable: only the decoder can tell
+    path = tmp_path / "ids-damaged.evtx"
+    path.write_bytes(bytes(data))
+    intact = list(evtx.read_after(MULTI_CHUNK, 0))
+    after = intact[len(intact) // 2][0]
+    got = list(evtx.read_after(path, after))
+    assert got == [item for item in intact if item[0] > after]
+
+
+def test_read_after_refuses_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="after"):
+        evtx.read_after(tmp_path / "x.evtx", -1)
+    path = tmp_path / "not.evtx"
+    path.write_bytes(b"hello world\n" * 100)
+    with pytest.raises(IngestError, match="not a Windows event log"):
+        evtx.read_after(path, 5)

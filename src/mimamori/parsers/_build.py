@@ -1,0 +1,72 @@
+"""Build or remove the opt-in compiled (mypyc) parser modules: ``python -m mimamori.parsers._build``.
+
+``build`` compiles ``_compiled.MODULES`` in place (C extensions beside the sources, which an editable
+install imports); ``clean`` removes them; ``status`` says whether a build is present and current. See
+``_compiled`` for when the compiled modules are used, and docs/performance.md for what they gain.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+from mimamori.parsers._compiled import MODULES, compiled_state, extension
+
+__all__ = ["build", "clean"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def _extensions() -> list[Path]:
+    found = [extension(HERE / name) for name in MODULES]
+    groups = [p for suffix in EXTENSION_SUFFIXES for p in HERE.parents[1].glob(f"*__mypyc{suffix}")]
+    return [p for p in found if p is not None] + groups
+
+
+def clean() -> list[Path]:
+    """Remove the compiled modules (and mypyc's shared library beside the package); return them."""
+    removed = _extensions()
+    for path in removed:
+        path.unlink()
+    return removed
+
+
+def build() -> None:
+    """Compile ``MODULES`` with mypyc in place; raises ``subprocess.CalledProcessError`` on failure."""
+    root = HERE.parents[1]  # the directory holding the ``mimamori`` package
+    clean()
+    with tempfile.TemporaryDirectory(prefix="mimamori-mypyc-") as scratch:
+        # mypyc writes its C files to ./build and builds in place: run it from the source root, and
+        # move its build directory out afterwards.
+        sources = [str((HERE / name).relative_to(root)) for name in MODULES]
+        try:
+            command = [sys.executable, "-m", "mypyc", "--cache-dir", os.devnull, *sources]
+            subprocess.run(command, cwd=root, check=True)  # noqa: S603 - our interpreter, our files
+        finally:
+            if (root / "build").is_dir():
+                shutil.move(str(root / "build"), scratch)
+
+
+def main(argv: Sequence[str]) -> int:
+    command = argv[0] if argv else "status"
+    if command == "build":
+        build()
+    elif command == "clean":
+        for path in clean():
+            print(f"removed {path}")
+    elif command != "status":
+        print("usage: python -m mimamori.parsers._build [build|clean|status]", file=sys.stderr)
+        return 2
+    state = compiled_state()
+    print("compiled: none" if state is None else f"compiled: {'current' if state else 'STALE or partial'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
