@@ -22,6 +22,7 @@ from mimamori.detection.indicators.matcher import KINDS, NAME, TAGS, TITLES, ind
 from mimamori.detection.indicators.store import Indicator
 from mimamori.domain import Finding, Severity
 from mimamori.services.indicators import DEFAULT_RETROHUNT_DAYS, build_allowlist, setting
+from mimamori.services.triage import triage_changes
 from mimamori.storage import Database, read_only, unit_of_work
 from mimamori.storage.repositories import Observation
 from mimamori.triage import fingerprinted
@@ -38,6 +39,7 @@ class HuntResult:
     findings: int = 0
     alerts_created: int = 0
     created_alert_ids: list[str] = field(default_factory=list)
+    incidents_created: int = 0
 
 
 def finding(obs: Observation, hit: Indicator) -> Finding:
@@ -147,7 +149,8 @@ def hunt_store(
     if not items:
         return result
     with unit_of_work(db) as uow:
-        for change in uow.alerts.record(items):
+        changes = uow.alerts.record(items)
+        for change in changes:
             if change.created:
                 result.alerts_created += 1
                 result.created_alert_ids.append(change.alert_id)
@@ -158,5 +161,7 @@ def hunt_store(
                     {"alert_id": change.alert_id, "retrospective": True},
                     f"alert.created:{change.alert_id}",
                 )
+        # Retrospective alerts join incidents exactly like live ones (same transaction).
+        result.incidents_created = len(triage_changes(uow, changes).incidents_created)
     log.info("retro-hunt: %d observations scanned, %d findings", result.scanned, result.findings)
     return result

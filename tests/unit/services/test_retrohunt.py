@@ -48,8 +48,10 @@ def test_hunt_finds_subdomains_ranges_and_sender_domains_within_the_window(
     ]
     result = retrohunt.hunt(db, new, days=30)
     assert (result.scanned, result.findings, result.alerts_created) == (3, 3, 3)
+    assert result.incidents_created >= 1  # retrospective alerts join incidents like live ones
     with read_only(db) as repos:
         alerts = {a.key: a for a in repos.alerts.list(tenant_id)}
+    assert all(a.incident_id is not None for a in alerts.values())
     domain = alerts["domain:c2.example"]
     assert domain.severity is Severity.HIGH
     assert domain.title == "Earlier access to a site now known to be malicious: c2.example"
