@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mimamori.api.deps import SESSION_USER, OptionalUserDep, RuntimeDep, UserDep
 from mimamori.domain import Severity
 from mimamori.errors import AuthError, PermissionDeniedError
-from mimamori.services import alerts, auth, tenants
+from mimamori.services import alerts, auth, feeds, tenants
 from mimamori.web.render import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +59,10 @@ def soc(request: Request, user: UserDep, runtime: RuntimeDep, severity: Severity
         raise PermissionDeniedError("provider staff only")
     names = {t.id: t.name for t in tenants.list_tenants(runtime.db)}
     found = alerts.list_alerts(runtime.db, user, None, severity=severity, limit=200)
-    return render(request, "soc.html", user=user, alerts=found, tenant_names=names, severity=severity)
+    problems = feeds.warnings(runtime.db)  # a failing threat-intel feed must be seen by the provider
+    return render(
+        request, "soc.html", user=user, alerts=found, tenant_names=names, severity=severity, warnings=problems
+    )
 
 
 @router.get("/portal", response_class=HTMLResponse)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from tests.unit.web.conftest import PASSWORD, World
+
+from mimamori.services import feeds
 
 
 def form_login(client: TestClient, email: str, password: str = PASSWORD) -> int:
@@ -65,3 +68,16 @@ def test_pages_redirect_to_login_when_logged_out(client: TestClient) -> None:
     response = client.get("/soc", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
+
+
+def test_soc_console_shows_failing_feeds_escaped(client: TestClient, world: World, tmp_path: Path) -> None:
+    db = world.runtime.db
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"\xff\xfe<script>not a feed</script>")
+    feeds.add_feed(db, "bad<feed>", "feodo-json", str(broken))
+    feeds.update_feed(db, next(f for f in feeds.list_feeds(db) if f.name == "bad<feed>"), backoff=0)
+    assert form_login(client, "soc@provider.example") == 303
+    page = client.get("/soc").text
+    assert "脅威情報フィードの更新に失敗しています" in page
+    assert "bad&lt;feed&gt;" in page
+    assert "<feed>" not in page
