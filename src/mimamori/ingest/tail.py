@@ -6,6 +6,9 @@ Only complete lines (ending with LF; a CR before it is dropped) are returned: a 
 in the file until its writer completes it. Lines longer than ``max_line`` are skipped up to their LF and
 counted. A file that shrinks below the read position was truncated in place (copytruncate): reading
 restarts at 0. The methods do blocking file I/O: the watcher calls them from a worker thread.
+
+Windows event logs (``*.evtx``) are not lines: they are followed by record id (``log_resume``,
+``log_end``), by path rather than by inode, since an agent copies a live log again under a new inode.
 """
 
 from __future__ import annotations
@@ -16,8 +19,25 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
-__all__ = ["COMPRESSED", "HEAD_BYTES", "FileKey", "Read", "TailedFile", "file_key", "head_digest", "matches"]
+from mimamori.errors import IngestError
+from mimamori.ingest.readers import evtx
+
+__all__ = [
+    "COMPRESSED",
+    "HEAD_BYTES",
+    "FileKey",
+    "Read",
+    "TailedFile",
+    "file_key",
+    "head_digest",
+    "is_event_log",
+    "log_end",
+    "log_resume",
+    "log_signature",
+    "matches",
+]
 
 CHUNK = 1024 * 1024  # bytes read at once (at least max_line + 1)
 HEAD_BYTES = 64  # the start of a file that identifies it across restarts (inode numbers get reused)
@@ -57,6 +77,46 @@ def rotated_sibling(path: str, key: FileKey) -> str | None:
             if file_key(os.stat(candidate)) == key:
                 return candidate
     return None
+
+
+def is_event_log(path: str) -> bool:
+    """Whether the watcher follows ``path`` as a Windows event log (by record id) instead of by lines."""
+    return path.lower().endswith(".evtx")
+
+
+def log_signature(path: str) -> tuple[int, int, int] | None:
+    """Inode, size and modification time: an event log whose signature is unchanged has nothing new."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def log_resume(path: str, last: tuple[int, str] | None) -> int:
+    """The record id to read the event log at ``path`` after: ``last`` if it continues that log, else 0.
+
+    ``last`` is (record id, digest) of the record published last; a cleared log or another log copied
+    to the path does not continue it (``evtx.follows``) and is read from its start.
+    """
+    if last is None:
+        return 0
+    return last[0] if evtx.follows(Path(path), last[0], last[1]) else 0
+
+
+def log_end(path: str) -> tuple[int, str] | None:
+    """The newest record id of an event log and its digest (where a log present at the first poll starts)."""
+    ids = evtx.record_ids(Path(path))
+    if ids is None:
+        return None
+    newest: tuple[int, bytes] | None = None
+    try:
+        for record_id, document in evtx.read_after(Path(path), ids[1] - 1):
+            if newest is None or record_id > newest[0]:
+                newest = (record_id, document)
+    except IngestError:
+        return None
+    return None if newest is None else (newest[0], evtx.digest(newest[1]))
 
 
 @dataclass(slots=True)

@@ -17,6 +17,12 @@ matches. Polling (portable, no inotify needed) every ``poll_interval``:
   so a restart resumes where the last published batch ended: no loss, and no duplicates beyond a
   batch published but not yet recorded (after a power loss: up to a second of batches).
 
+Windows event logs (``*.evtx``: an agent copies Security.evtx here again and again) are followed by
+path and record id, not by inode and offset: each poll where the file changed, the records above the
+last id published are read (only the chunks that can hold them are decoded) and published as RawRecords
+of format ``evtx``; the last id and that record's digest are committed like the offsets. A log that no
+longer holds that record unchanged (cleared, or another log copied over it) is read from its start.
+
 Limits: a file truncated and regrown past the read position between two polls is not noticed, and
 lines written between a copytruncate's copy and its truncation are lost (as with every tailer).
 """
@@ -26,18 +32,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mimamori.bus.base import Bus
 from mimamori.domain import RawRecord
+from mimamori.errors import IngestError
+from mimamori.ingest.readers import EVTX_FORMAT, evtx
 from mimamori.ingest.routes import Route
 from mimamori.ingest.stats import ReceiverStats
-from mimamori.ingest.tail import FileKey, TailedFile, matches, rotated_sibling
+from mimamori.ingest.tail import (
+    FileKey,
+    TailedFile,
+    is_event_log,
+    log_end,
+    log_resume,
+    log_signature,
+    matches,
+    rotated_sibling,
+)
 from mimamori.ingest.watch_state import Saved, WatchState
 
 __all__ = ["DirectoryWatcher", "WatchSource"]
@@ -92,6 +110,9 @@ class DirectoryWatcher:
         self._batch: list[RawRecord] = []  # read, not yet published
         self._marks: dict[FileKey, int] = {}  # file -> position after its last line in ``_batch``
         self._published = 0  # lines published by the current poll
+        self._logs: dict[str, WatchSource] = {}  # event logs (by path) matching a glob now
+        self._log_seen: dict[str, tuple[int, int, int]] = {}  # log -> signature when read to its end
+        self._log_marks: dict[str, tuple[int, bytes]] = {}  # log -> newest record in ``_batch``
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -142,9 +163,15 @@ class DirectoryWatcher:
     def _scan(self) -> None:
         """Match the globs; start following new files; notice files that moved or disappeared."""
         seen: set[FileKey] = set()
+        logs: dict[str, WatchSource] = {}
         for source in self._sources:
             initial = not self._state.knows(source.pattern)
             for key, (path, st) in matches(source.pattern).items():
+                if is_event_log(path):
+                    if path not in logs:
+                        logs[path] = source
+                        self._watch_log(path, source, initial)
+                    continue
                 if key in seen:
                     continue
                 seen.add(key)
@@ -156,6 +183,7 @@ class DirectoryWatcher:
                     self._moved[followed.file.path] = key
                 followed.file.path, followed.file.size, followed.file.gone_polls = path, st.st_size, -1
             self._state.learn(source.pattern)
+        self._logs = logs
         for key, followed in self._files.items():
             tailed = followed.file
             if key in seen or tailed.gone_polls >= 0:
@@ -171,6 +199,14 @@ class DirectoryWatcher:
                 self._follow(TailedFile(key, sibling, gone_polls=0), owner, initial=False)
                 self._moved[saved.path] = key
         self._saved.clear()
+
+    def _watch_log(self, path: str, source: WatchSource, initial: bool) -> None:
+        """An event log present at its pattern's first poll starts after its newest record."""
+        if path in self._logs or self._state.log(path) is not None or not initial or source.from_start:
+            return
+        end = log_end(path)
+        if end is not None:
+            self._state.commit_log(path, source.pattern, end[0], end[1])
 
     def _follow(self, tailed: TailedFile, source: WatchSource, initial: bool) -> None:
         """Open a file first seen now and choose where to start reading it."""
@@ -211,9 +247,45 @@ class DirectoryWatcher:
             while not at_end and followed.read_lines < MAX_BATCHES_PER_FILE * self._batch_size:
                 at_end = await self._read_once(followed)
             self._after_read(followed, at_end, blocked)
+        for path, source in list(self._logs.items()):
+            await self._read_log(path, source)
         if self._batch:
             await self._publish()
         return self._published
+
+    async def _read_log(self, path: str, source: WatchSource) -> None:
+        """Read an event log's records above the last id published into the batch (if it changed)."""
+        signature = await asyncio.to_thread(log_signature, path)
+        if signature is None or self._log_seen.get(path) == signature:
+            return
+        saved = self._state.log(path)
+        last = None if saved is None else (saved.last_id, saved.digest)
+        after = await asyncio.to_thread(log_resume, path, last)
+        if last is not None and after == 0:
+            log.info(
+                "directory watch: %s is not the log read before (cleared?); reading it from the start", path
+            )
+        route, read, limit = source.route, 0, MAX_BATCHES_PER_FILE * self._batch_size
+        t, s, z, origin = route.tenant_id, route.sensor_id, route.timezone, f"file:{path}"
+        try:
+            records = iter(await asyncio.to_thread(evtx.read_after, Path(path), after))
+            while read < limit:
+                items = await asyncio.to_thread(_take, records, self._batch_size - len(self._batch))
+                if not items:
+                    break
+                now = datetime.now(UTC)
+                self._batch.extend(RawRecord(t, s, EVTX_FORMAT, doc, now, origin, z) for _, doc in items)
+                newest = max(items, key=lambda item: item[0])
+                mark = self._log_marks.get(path)
+                if mark is None or newest[0] > mark[0]:
+                    self._log_marks[path] = newest
+                read += len(items)
+                if len(self._batch) >= self._batch_size:
+                    await self._publish()
+        except IngestError as exc:
+            log.warning("directory watch: %s: %s", path, exc)
+        if read < limit:  # read to its end: nothing to do until it changes
+            self._log_seen[path] = signature
 
     async def _read_once(self, followed: _Followed) -> bool:
         """Read a chunk of one file into the batch, publishing each batch as it fills up."""
@@ -266,11 +338,12 @@ class DirectoryWatcher:
         If the bus fails, every file goes back to its committed offset: the poll ends, and the next
         one reads the lost lines again.
         """
-        batch, marks = self._batch, self._marks
-        self._batch, self._marks = [], {}
+        batch, marks, log_marks = self._batch, self._marks, self._log_marks
+        self._batch, self._marks, self._log_marks = [], {}, {}
         try:
             await self._bus.publish(batch, wait=True)
         except BaseException:
+            self._log_seen.clear()  # event logs are read again from their committed record
             for followed in self._files.values():
                 followed.file.position, followed.file.discarding = self._state.position(followed.file.key)
             raise
@@ -280,6 +353,9 @@ class DirectoryWatcher:
         for key, end in marks.items():
             followed = self._files[key]
             self._state.commit(followed.file, followed.source.pattern, end, False)
+        for path, (record_id, document) in log_marks.items():
+            pattern = self._logs[path].pattern if path in self._logs else ""
+            self._state.commit_log(path, pattern, record_id, evtx.digest(document))
         await asyncio.to_thread(self._state.save)
         self._published += len(batch)
 
@@ -291,3 +367,8 @@ class DirectoryWatcher:
             self._state.forget(key)
         self._moved = {p: k for p, k in self._moved.items() if k in self._files}
         self._state.save()
+
+
+def _take(records: Iterator[tuple[int, bytes]], count: int) -> list[tuple[int, bytes]]:
+    """Up to ``count`` (at least one) more records of an event log (blocking: decodes chunks)."""
+    return list(itertools.islice(records, max(1, count)))

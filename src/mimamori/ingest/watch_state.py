@@ -4,7 +4,9 @@ One entry per file, keyed by ``"<device>:<inode>"``, with its path, the glob it 
 offset (just after the last line published), whether that offset is inside an oversize line being
 skipped, and a digest of the file's first bytes (inode numbers are reused after a deletion; the head
 tells a resumed file from a newcomer on the same inode). ``patterns`` lists the globs already polled:
-a glob seen for the first time starts its existing files at their end.
+a glob seen for the first time starts its existing files at their end. ``evtx`` holds, per path, the
+Windows event logs followed by record id: the highest id published and that record's digest (an agent
+copies a live log again and again, under a new inode each time: the path and the record are what stay).
 
 The file is replaced atomically (write a temporary file, rename it over the old one; fsync both at most
 every ``SYNC_INTERVAL_S`` and at stop), so a crash leaves either the old or the new state, never a torn
@@ -25,7 +27,7 @@ from typing import Any
 
 from mimamori.ingest.tail import FileKey, TailedFile
 
-__all__ = ["STATE_VERSION", "Saved", "WatchState"]
+__all__ = ["STATE_VERSION", "Saved", "SavedLog", "WatchState"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,15 @@ class Saved:
     head_len: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SavedLog:
+    """The committed state of one EVTX file: the last record id published and its digest."""
+
+    pattern: str
+    last_id: int
+    digest: str
+
+
 class WatchState:
     """Committed offsets and known globs, loaded once and saved after every published batch."""
 
@@ -52,6 +63,7 @@ class WatchState:
         self._path = path
         self._patterns: set[str] = set()
         self._files: dict[FileKey, Saved] = {}
+        self._logs: dict[str, SavedLog] = {}
         self._dirty = False
         self._synced = -SYNC_INTERVAL_S  # monotonic time of the last fsynced save
         self._unsynced = False  # the file on disk was written without fsync
@@ -62,13 +74,17 @@ class WatchState:
             raw = json.loads(self._path.read_bytes())
             self._patterns = {str(p) for p in raw["patterns"]}
             saved = {_key(k): _saved(v) for k, v in raw["files"].items()}
+            self._logs = {
+                str(k): SavedLog(str(v["pattern"]), int(v["last_id"]), str(v["digest"]))
+                for k, v in raw.get("evtx", {}).items()
+            }
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.error("directory watch: state %s unreadable (%s); starting afresh", self._path, exc)
             with contextlib.suppress(OSError):
                 self._path.replace(self._path.with_name(self._path.name + ".corrupt"))
-            self._patterns = set()
+            self._patterns, self._logs = set(), {}
             return {}
         return saved
 
@@ -91,6 +107,17 @@ class WatchState:
         """The committed offset of a file and whether it is inside a skipped line."""
         saved = self._files.get(key)
         return (saved.offset, saved.skip) if saved else (0, False)
+
+    def log(self, path: str) -> SavedLog | None:
+        """The committed state of the EVTX file at ``path``, if it was ever published from."""
+        return self._logs.get(path)
+
+    def commit_log(self, path: str, pattern: str, last_id: int, digest: str) -> None:
+        """Record that the EVTX file at ``path`` is published up to record ``last_id``."""
+        entry = SavedLog(pattern, last_id, digest)
+        if self._logs.get(path) != entry:
+            self._logs[path] = entry
+            self._dirty = True
 
     def forget(self, key: FileKey) -> None:
         if self._files.pop(key, None) is not None:
@@ -119,6 +146,10 @@ class WatchState:
                     "head_len": s.head_len,
                 }
                 for (dev, ino), s in self._files.items()
+            },
+            "evtx": {
+                path: {"pattern": s.pattern, "last_id": s.last_id, "digest": s.digest}
+                for path, s in self._logs.items()
             },
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)

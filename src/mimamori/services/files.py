@@ -10,6 +10,19 @@ still written) keeps its head: it is found again, and only the new records are r
 than the pipeline's limit is quarantined with the reason without being held in memory, and a file that
 cannot be read (corrupt, refused as an archive bomb, no format) is reported while the others go on.
 
+EVTX files are followed by record id, not by position: Windows rewrites an event log's header (and its
+last chunk) as it appends, so a grown copy has another head. Its ledger row also keeps the highest
+record id committed and that record's digest (advanced in the same transaction as each batch); a file
+whose head is new is matched to the rows of the same source (path, or archive member) whose last record
+it still holds unchanged (``EvtxLeaf.follows``; or whose records are all newer: a circular log that
+wrapped), and only the records above that id are decoded and sent. ``duplicates`` is then the number of
+records up to that id that the file still holds (from its chunk headers; they are not decoded). A log
+that was cleared (ids restart) or another log copied to the same path does not follow: it gets a row of
+its own and is read from its start. A row written before record ids were kept (no ``last_record_id``)
+is still resumed by position. Doubt costs duplicates, never records: a grown copy under another path,
+or an older copy imported after a newer one (its newest id is below the last one read: it looks
+cleared), is read whole.
+
 Formats: ``fmt`` (``--format``) applies to every leaf, except that EVTX files and Zeek TSV logs can only
 be one format and always get it; without ``fmt`` those two are recognised and anything else is refused.
 """
@@ -24,6 +37,7 @@ from pathlib import Path
 from mimamori.domain import QuarantinedRecord, RawRecord, Sensor
 from mimamori.errors import IngestError
 from mimamori.ingest import readers
+from mimamori.ingest.readers import evtx
 from mimamori.ingest.readers.directory import files as directory_files
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.services.tenants import ensure_sensor
@@ -231,6 +245,21 @@ class _Leaf:
         self.report = report
         self.position = entry.position
         self.origin = f"file:{leaf.origin}"
+        self.last_id = entry.last_record_id or 0  # EVTX: the highest record id committed
+        self.newest: tuple[int, bytes] | None = None  # EVTX: the highest one read, not yet committed
+
+    def _records(self) -> Iterable[readers.Record]:
+        """The leaf's records not done yet: after the last record id (EVTX), or after the position."""
+        leaf, entry = self.leaf, self.entry
+        if not isinstance(leaf, readers.EvtxLeaf) or (entry.last_record_id is None and entry.position):
+            return leaf.open(self.position)  # by position (rows from before record ids were kept)
+        return self._by_id(leaf.after(self.last_id))
+
+    def _by_id(self, records: Iterable[tuple[int, bytes]]) -> Iterable[readers.Record]:
+        for record_id, data in records:
+            if self.newest is None or record_id > self.newest[0]:
+                self.newest = (record_id, data)
+            yield data
 
     def run(self) -> None:
         run, leaf, report = self.run_, self.leaf, self.report
@@ -245,7 +274,7 @@ class _Leaf:
         oversize: list[QuarantinedRecord] = []
         now = datetime.now(UTC)
         try:
-            for record in leaf.open(self.position):
+            for record in self._records():
                 if isinstance(record, bytes):
                     batch.append(RawRecord(tenant_id, sensor_id, fmt, record, now, self.origin, zone))
                 else:
@@ -282,6 +311,9 @@ class _Leaf:
         if not final and position == expected:
             return
         tenant_id, entry_id = self.run_.tenant_id, self.entry.id
+        last_record = None
+        if self.newest is not None and self.newest[0] > self.last_id:
+            last_record = (self.newest[0], evtx.digest(self.newest[1]))
 
         def commit(uow: Repositories) -> None:
             if oversize:
@@ -292,7 +324,12 @@ class _Leaf:
                     {self.sensor.id: Counters(received=n, quarantined=n, last_seen=seen)}
                 )
             if not uow.imports.advance(
-                tenant_id, entry_id, expected=expected, position=position, completed=final
+                tenant_id,
+                entry_id,
+                expected=expected,
+                position=position,
+                completed=final,
+                last_record=last_record,
             ):
                 raise ImportConflictError(
                     f"{self.leaf.origin} is being imported by another process at the same time; stopped"
@@ -300,6 +337,8 @@ class _Leaf:
 
         result = self.run_.pipeline.process(batch, on_commit=commit)
         self.position = position
+        if last_record is not None:
+            self.last_id = last_record[0]
         self.report.add(result)
         self.report.received += len(oversize)
         self.report.quarantined += len(oversize)
@@ -307,12 +346,23 @@ class _Leaf:
 
 
 def _resume_point(db: Database, tenant_id: str, sensor_id: str, leaf: readers.Leaf) -> ImportEntry:
-    """The ledger row of this content: the same head, a head it grew from (same source), or a new one."""
+    """The ledger row of this content: the same head, a head it grew from (same source), or a new one.
+
+    An EVTX file grows from the row of its source whose last record it continues (see the docstring).
+    """
     fingerprint = readers.fingerprint(leaf.head)
     with unit_of_work(db) as uow:
         entry = uow.imports.find(tenant_id, sensor_id, fingerprint)
         if entry is not None:
             return entry
+        if isinstance(leaf, readers.EvtxLeaf):
+            for old in uow.imports.by_source(tenant_id, sensor_id, leaf.source):
+                last_id, last_digest = old.last_record_id, old.last_record_digest
+                if last_id is None or last_digest is None or not leaf.follows(last_id, last_digest):
+                    continue
+                if uow.imports.rekey(tenant_id, sensor_id, old.id, fingerprint):
+                    return replace(old, fingerprint=fingerprint)
+            return uow.imports.start(tenant_id, sensor_id, fingerprint, leaf.source)
         for old in uow.imports.by_source(tenant_id, sensor_id, leaf.source):
             length = readers.hashed_length(old.fingerprint)
             if length is None or length >= len(leaf.head):

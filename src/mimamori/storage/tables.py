@@ -239,6 +239,10 @@ imports = sa.Table(
     sa.Column("completed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "sensor_id", "fingerprint"),
+    # EVTX files are followed by record id: the highest id committed and the digest of that record (the
+    # proof that a grown copy is still the same log; a cleared or replaced one is read from its start).
+    sa.Column("last_record_id", sa.BigInteger, nullable=True),
+    sa.Column("last_record_digest", sa.String(64), nullable=True),
 )
 
 # Per-tenant settings of the detection content, one JSON document per (tenant, name): "sigma" holds the

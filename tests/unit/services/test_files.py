@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
 from tests.unit.services.conftest import C2
 
+from mimamori.detection import DetectorContext, build_engine
+from mimamori.detection.indicators import Indicator, IndicatorSet
+from mimamori.ingest.readers import evtx as evtx_reader
 from mimamori.services import Database, files, tenants
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import read_only
@@ -223,3 +227,124 @@ def test_total_bytes_counts_what_will_be_read(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.log").write_bytes(b"12")
     assert files.total_bytes([tmp_path, tmp_path / "a.log"]) == 12
+
+
+# -- EVTX: a grown copy of a live log is followed by record id ------------------------------------------
+SHARED_DATA = Path(
+    os.environ.get("MIMAMORI_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data")
+)
+EVTX_SAMPLES = SHARED_DATA / "evtx-attack-samples"
+# 10 chunks (then 7 empty, preallocated), record ids 1..869, every record from the address EVTX_HIT.
+EVTX_LOG = EVTX_SAMPLES / "Lateral Movement" / "LM_5145_Remote_FileCopy.evtx"
+EVTX_TOTAL = 869
+EVTX_OTHER = EVTX_SAMPLES / "Execution" / "rogue_msi_url_1040_1042.evtx"  # ids 1..351
+EVTX_HIT = "10.0.2.15"
+CHUNK, FILE_HEADER = 0x10000, 0x1000
+
+
+@pytest.fixture
+def evtx_pipeline(db: Database) -> Pipeline:
+    if not EVTX_LOG.is_file():
+        pytest.skip(f"sample data absent: {EVTX_LOG}")
+    indicators = IndicatorSet.from_indicators([Indicator(EVTX_HIT, "ip", "test C2")])
+    return Pipeline(db, build_engine(DetectorContext(indicators=indicators)), max_record=1 << 20)
+
+
+def evtx_chunks(*chunks: int, source: Path = EVTX_LOG) -> bytes:
+    """The file header of ``source`` and the chunks numbered ``chunks`` (0-based), in that order."""
+    data = source.read_bytes()
+    return data[:FILE_HEADER] + b"".join(
+        data[FILE_HEADER + c * CHUNK : FILE_HEADER + (c + 1) * CHUNK] for c in chunks
+    )
+
+
+def evtx_count(data: bytes, tmp_path: Path) -> int:
+    probe = tmp_path / "probe" / "count.evtx"
+    probe.parent.mkdir(exist_ok=True)
+    probe.write_bytes(data)
+    return sum(1 for _ in evtx_reader.read_after(probe, 0))
+
+
+def test_a_grown_evtx_sends_only_its_new_records(
+    evtx_pipeline: Pipeline, db: Database, tenant: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "Security.evtx"
+    path.write_bytes(evtx_chunks(*range(4)))  # the log as an agent copied it earlier
+    earlier = evtx_count(path.read_bytes(), tmp_path)
+    first = run(evtx_pipeline, tenant, path, fmt=None)
+    assert (first.received, first.duplicates, first.errors) == (earlier, 0, [])
+    assert alerts(db, tenant) == earlier  # one alert, counted once per record
+    path.write_bytes(EVTX_LOG.read_bytes())  # copied again: 6 more chunks, a rewritten file header
+    grown = run(evtx_pipeline, tenant, path, fmt=None)
+    assert (grown.received, grown.duplicates) == (EVTX_TOTAL - earlier, earlier)
+    assert sensor_received(db, tenant) == EVTX_TOTAL
+    again = run(evtx_pipeline, tenant, path, fmt=None)
+    assert (again.received, again.duplicates, again.alerts_created) == (0, EVTX_TOTAL, 0)
+    clean = tenants.add_tenant(db, "B社").id  # the whole log at once: the same alerts, counted once
+    assert run(evtx_pipeline, clean, EVTX_LOG, fmt=None).received == EVTX_TOTAL
+    assert alerts(db, tenant) == alerts(db, clean) == EVTX_TOTAL
+    with read_only(db) as uow:
+        (row,) = uow.imports.list(tenant)
+    assert (row.last_record_id, row.position, row.source) == (EVTX_TOTAL, EVTX_TOTAL, str(path.resolve()))
+
+
+def test_a_wrapped_circular_evtx_reads_its_new_chunks_only(
+    evtx_pipeline: Pipeline, db: Database, tenant: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "Security.evtx"
+    path.write_bytes(evtx_chunks(0, 1, 2, 3))
+    earlier = run(evtx_pipeline, tenant, path, fmt=None).received
+    path.write_bytes(evtx_chunks(4, 5, 2, 3))  # the two oldest chunks overwritten by newer records
+    newer = evtx_count(evtx_chunks(4, 5), tmp_path)
+    wrapped = run(evtx_pipeline, tenant, path, fmt=None)
+    assert wrapped.received == newer
+    assert wrapped.duplicates == earlier - evtx_count(evtx_chunks(0, 1), tmp_path)
+    assert sensor_received(db, tenant) == earlier + newer
+
+
+def test_a_cleared_or_replaced_evtx_is_read_from_its_start(
+    evtx_pipeline: Pipeline, db: Database, tenant: str, tmp_path: Path
+) -> None:
+    if not EVTX_OTHER.is_file():
+        pytest.skip(f"sample data absent: {EVTX_OTHER}")
+    path = tmp_path / "Security.evtx"
+    path.write_bytes(EVTX_LOG.read_bytes())
+    assert run(evtx_pipeline, tenant, path, fmt=None).received == EVTX_TOTAL
+    path.write_bytes(evtx_chunks(0, 1))  # cleared, then 2 chunks of new records: ids restart at 1
+    cleared = evtx_count(path.read_bytes(), tmp_path)
+    assert (run(evtx_pipeline, tenant, path, fmt=None).received, cleared > 0) == (cleared, True)
+    other = EVTX_OTHER.read_bytes()  # another log copied to the same path: ids overlap the last one read
+    path.write_bytes(other)
+    expected = evtx_count(other, tmp_path)
+    assert expected > cleared  # its records include the id read last, with other content
+    replaced = run(evtx_pipeline, tenant, path, fmt=None)
+    assert (replaced.received, replaced.duplicates) == (expected, 0)
+    assert sensor_received(db, tenant) == EVTX_TOTAL + cleared + expected
+
+
+def test_an_evtx_import_crashed_mid_way_resumes_by_record_id(
+    evtx_pipeline: Pipeline, db: Database, tenant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "Security.evtx"
+    path.write_bytes(evtx_chunks(*range(6)))
+    total = evtx_count(path.read_bytes(), tmp_path)
+    real = evtx_pipeline.process
+    calls = 0
+
+    def crashing(records: list[object], **kwargs: object) -> BatchResult:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise Crash
+        return real(records, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evtx_pipeline, "process", crashing)
+    with pytest.raises(Crash):
+        run(evtx_pipeline, tenant, path, fmt=None)
+    assert sensor_received(db, tenant) == 200
+    monkeypatch.setattr(evtx_pipeline, "process", real)
+    path.write_bytes(evtx_chunks(*range(8)))  # and it grew meanwhile
+    resumed = run(evtx_pipeline, tenant, path, fmt=None)
+    grown = evtx_count(path.read_bytes(), tmp_path)
+    assert (resumed.received, resumed.duplicates) == (grown - 200, 200)
+    assert sensor_received(db, tenant) == grown > total

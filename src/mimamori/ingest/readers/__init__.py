@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -79,6 +79,34 @@ def _evtx_records(path: Path, start: int, leaf: Leaf) -> Iterator[Record]:
     for _, data in evtx.read(path, start=start, stats=stats):
         yield data
     leaf.skipped = min(start, stats.records)
+
+
+def _unfollowed(after: int) -> Iterator[tuple[int, bytes]]:  # pragma: no cover - set by _leaf
+    raise NotImplementedError(after)
+
+
+def _never_follows(last_id: int, record_digest: str) -> bool:  # pragma: no cover - set by _leaf
+    del last_id, record_digest
+    return False
+
+
+@dataclass(slots=True)
+class EvtxLeaf(Leaf):
+    """An EVTX file (or member), which is also followed by record id rather than by position.
+
+    ``after(last_id)`` yields ``(record id, document)`` for the records above ``last_id`` (decoding only
+    the chunks that can hold them) and sets ``skipped`` to the records up to ``last_id`` the file still
+    holds; ``follows(last_id, digest)`` tells whether this content continues the log whose record
+    ``last_id`` had that digest (``evtx.follows``). ``open(start)`` still reads by position.
+    """
+
+    after: Callable[[int], Iterator[tuple[int, bytes]]] = field(default=_unfollowed)
+    follows: Callable[[int, str], bool] = field(default=_never_follows)
+
+
+def _evtx_after(path: Path, after: int, leaf: Leaf) -> Iterator[tuple[int, bytes]]:
+    leaf.skipped = evtx.count_through(path, after) if after else 0
+    yield from evtx.read_after(path, after)
 
 
 def _zip(file: Readable, where: str, limits: Limits, budget: Budget) -> Iterator[archive.Member | Failure]:
@@ -252,7 +280,8 @@ def _archive(
 
 
 def _leaf(top: _Top, node: _Node, reader: Reader, head: bytes) -> Iterator[Leaf]:
-    leaf = Leaf(
+    kind = EvtxLeaf if reader.name == "evtx" else Leaf
+    leaf = kind(
         node.origin, node.source, reader.name, head, reader.implies, _unopened, top.progress, top.size
     )
     records, path_records = reader.records, reader.path_records
@@ -265,6 +294,9 @@ def _leaf(top: _Top, node: _Node, reader: Reader, head: bytes) -> Iterator[Leaf]
                 spool.flush()
                 path = Path(spool.name)
             leaf.open = lambda start: path_records(path, start, leaf)
+            if isinstance(leaf, EvtxLeaf):
+                leaf.after = lambda after: _evtx_after(path, after, leaf)
+                leaf.follows = lambda last_id, record_digest: evtx.follows(path, last_id, record_digest)
         elif records is not None:
             limit, stream = top.limits.record, node.stream
             leaf.open = lambda start: _skipping(records(blocks(head, stream), limit), start, leaf)
@@ -286,6 +318,7 @@ __all__ = [
     "HEAD",
     "READERS",
     "READ_ERRORS",
+    "EvtxLeaf",
     "Failure",
     "Leaf",
     "Limits",

@@ -18,10 +18,17 @@ and hands the decoder only the chunks whose header says they hold such a record 
 64 KiB chunks, a few MiB at a time), so a grown file costs the new records, not the whole file again.
 Record ids only grow, also when Windows overwrites its oldest chunks (a circular log); a log that was
 cleared starts again at 1, which ``record_ids(path)`` shows (its newest id is below ``last_id``).
+``read_after`` hands the chunks over in the order of their record ids, not of their place in the file
+(a circular log's newest chunks sit before its oldest), so a follower that stores the highest id it has
+committed never skips an older record it had not reached yet. ``follows(path, last_id, digest)`` tells
+whether a file is the log a follower left (the record ``last_id`` is still there with the same
+``digest``, or was overwritten by newer ones) or another one: a cleared log, or another log copied to
+the same path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import struct
@@ -35,7 +42,17 @@ from evtx import PyEvtxParser
 
 from mimamori.errors import IngestError
 
-__all__ = ["FILE_MAGIC", "ReadStats", "count_hint", "read", "read_after", "record_ids"]
+__all__ = [
+    "FILE_MAGIC",
+    "ReadStats",
+    "count_hint",
+    "count_through",
+    "digest",
+    "follows",
+    "read",
+    "read_after",
+    "record_ids",
+]
 
 log = logging.getLogger(__name__)
 
@@ -226,13 +243,71 @@ def record_ids(path: Path) -> tuple[int, int] | None:
     return min(first for first, _ in ranges), max(last for _, last in ranges)
 
 
+def count_through(path: Path, last_id: int) -> int:
+    """How many records with an id up to ``last_id`` the chunk headers announce (0 if unreadable).
+
+    What a follower reports as already read when it resumes after ``last_id``, without decoding them.
+    """
+    try:
+        return sum(min(last, last_id) - first + 1 for _, first, last in _chunks(path) if 0 < first <= last_id)
+    except OSError:
+        return 0
+
+
+def digest(document: bytes) -> str:
+    """The identity of one record's document (SHA-256, hex): a follower's proof it is still that log."""
+    return hashlib.sha256(document).hexdigest()
+
+
+def follows(path: Path, last_id: int, record_digest: str) -> bool:
+    """Whether ``path`` continues the log whose record ``last_id`` (with ``record_digest``) was read last.
+
+    True when that record is still there unchanged, or when every record announced is newer (the log
+    wrapped past it: reading after ``last_id`` loses nothing). False for a log whose newest id is below
+    ``last_id`` (cleared), whose record ``last_id`` differs (another log at the same path), or that
+    holds no record at all. Decodes at most the one chunk holding ``last_id``.
+    """
+    ids = record_ids(path)
+    if ids is None or ids[1] < last_id:
+        return False
+    if ids[0] > last_id or last_id <= 0:
+        return True
+    try:
+        for record_id, document in read_after(path, last_id - 1):
+            return record_id != last_id or digest(document) == record_digest
+    except IngestError:
+        return False
+    return True  # announced but not decodable (a damaged chunk): reading after ``last_id`` loses nothing
+
+
+def _ordered(path: Path, after: int) -> list[int]:
+    """Offsets of the chunks that may hold a record above ``after``, oldest records first.
+
+    Chunks with a damaged head (ids unknown) come last: their records are still read, after the rest.
+    """
+    known: list[tuple[int, int]] = []
+    unknown: list[int] = []
+    for offset, first, last in _chunks(path):
+        if first == 0:
+            unknown.append(offset)
+        elif last > after:
+            known.append((first, offset))
+    return [offset for _, offset in sorted(known)] + unknown
+
+
+def _in_file_order(path: Path) -> bool:
+    """Whether the chunks' record ids grow with their place in the file (no wrapped circular log)."""
+    firsts = [first for _, first, _ in _chunks(path) if first > 0]
+    return firsts == sorted(firsts)
+
+
 def _views(path: Path, after: int) -> Iterator[io.BytesIO]:
     """The file header followed by the chunks that may hold a record above ``after``, in groups.
 
     The decoder reads chunks until the end of its input (it does not trust the header's chunk count,
     which Windows updates lazily), so such a view decodes exactly like those chunks of the real file.
     """
-    offsets = [offset for offset, first, last in _chunks(path) if last > after or first == 0]
+    offsets = _ordered(path, after)
     with path.open("rb") as handle:
         head = handle.read(_FILE_HEADER_SIZE)
         for group in range(0, len(offsets), _CHUNKS_PER_VIEW):
@@ -262,11 +337,12 @@ def read_after(
 
 def _read_after(path: Path, after: int, stats: ReadStats, threads: int) -> Iterator[tuple[int, bytes]]:
     try:
-        views = _views(path, after) if after else iter(())
+        whole = not after and _in_file_order(path)  # the package reads the file as it lies
+        views = iter(()) if whole else _views(path, after)
         for view in views:
             for _, record_id, document in _records(path, _open(view, threads, path), 0, after, stats):
                 yield record_id, document
-        if not after:
+        if whole:
             for _, record_id, document in _records(path, _open(path, threads, path), 0, -1, stats):
                 yield record_id, document
     except OSError as exc:

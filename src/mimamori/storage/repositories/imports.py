@@ -3,7 +3,9 @@
 One row per (tenant, sensor, fingerprint of the file's head). ``position`` counts the file's records already
 committed; the file import advances it in the same transaction as the pipeline results of those records, so
 a crash loses nothing and counts nothing twice. ``advance`` is a compare-and-set on the old position: two
-processes importing the same file at once cannot both commit the same records.
+processes importing the same file at once cannot both commit the same records. An EVTX file is followed by
+record id instead: ``last_record_id`` (the highest id committed) and ``last_record_digest`` (that record's
+digest, which tells a grown copy of the same log from a cleared or another one) move with ``position``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class ImportEntry:
     records: int
     completed: bool
     updated_at: datetime
+    last_record_id: int | None = None
+    last_record_digest: str | None = None
 
 
 def _entry(row: RowMapping) -> ImportEntry:
@@ -45,6 +49,8 @@ def _entry(row: RowMapping) -> ImportEntry:
         records=int(row["records"]),
         completed=bool(row["completed"]),
         updated_at=row["updated_at"],
+        last_record_id=None if row["last_record_id"] is None else int(row["last_record_id"]),
+        last_record_digest=row["last_record_digest"],
     )
 
 
@@ -109,9 +115,22 @@ class ImportRepository:
         return self._connection.execute(statement).rowcount == 1
 
     def advance(
-        self, tenant_id: str, import_id: str, *, expected: int, position: int, completed: bool
+        self,
+        tenant_id: str,
+        import_id: str,
+        *,
+        expected: int,
+        position: int,
+        completed: bool,
+        last_record: tuple[int, str] | None = None,
     ) -> bool:
-        """Move ``position`` from ``expected`` to ``position``; False (and no change) if someone moved it."""
+        """Move ``position`` from ``expected`` to ``position``; False (and no change) if someone moved it.
+
+        ``last_record`` (EVTX: the highest record id now committed and its digest) is stored with it.
+        """
+        values: dict[str, object] = {}
+        if last_record is not None:
+            values = {"last_record_id": last_record[0], "last_record_digest": last_record[1]}
         statement = (
             update(imports)
             .where(
@@ -124,6 +143,7 @@ class ImportRepository:
                 records=imports.c.records + (position - expected),
                 completed=completed,
                 updated_at=utcnow(),
+                **values,
             )
         )
         return self._connection.execute(statement).rowcount == 1

@@ -212,3 +212,39 @@ def test_read_after_refuses_bad_input(tmp_path: Path) -> None:
     path.write_bytes(b"hello world\n" * 100)
     with pytest.raises(IngestError, match="not a Windows event log"):
         evtx.read_after(path, 5)
+
+
+def _chunks_of(tmp_path: Path, *chunks: int, name: str = "log.evtx") -> Path:
+    """MULTI_CHUNK's header and the chunks numbered ``chunks`` in this order (a circular log's slots)."""
+    data = MULTI_CHUNK.read_bytes()
+    path = tmp_path / name
+    body = b"".join(data[FIRST_CHUNK + c * CHUNK : FIRST_CHUNK + (c + 1) * CHUNK] for c in chunks)
+    path.write_bytes(data[:FIRST_CHUNK] + body)
+    return path
+
+
+def test_a_wrapped_circular_log_is_read_oldest_record_first(tmp_path: Path) -> None:
+    _samples()
+    wrapped = _chunks_of(tmp_path, 4, 5, 2, 3)  # the two oldest slots overwritten by newer records
+    in_order = list(evtx.read_after(_chunks_of(tmp_path, 2, 3, 4, 5, name="ordered.evtx"), 0))
+    assert list(evtx.read_after(wrapped, 0)) == in_order
+    ids = [record_id for record_id, _ in in_order]
+    assert ids == sorted(ids)
+    middle = ids[len(ids) // 2]
+    assert list(evtx.read_after(wrapped, middle)) == [item for item in in_order if item[0] > middle]
+
+
+def test_count_through_and_follows(tmp_path: Path) -> None:
+    _samples()
+    earlier = _chunks_of(tmp_path, 0, 1, 2, name="earlier.evtx")
+    items = list(evtx.read_after(earlier, 0))
+    last_id, last_doc = items[-1]
+    assert evtx.count_through(MULTI_CHUNK, last_id) == len(items)
+    assert evtx.count_through(MULTI_CHUNK, 0) == 0
+    assert evtx.count_through(tmp_path / "absent.evtx", 5) == 0
+    digest = evtx.digest(last_doc)
+    assert evtx.follows(MULTI_CHUNK, last_id, digest)  # the same log, grown
+    assert not evtx.follows(MULTI_CHUNK, last_id, evtx.digest(b"another record"))  # another log
+    assert not evtx.follows(_chunks_of(tmp_path, 0, name="cleared.evtx"), last_id, digest)  # ids restart
+    assert evtx.follows(_chunks_of(tmp_path, 5, 6, name="wrapped.evtx"), last_id, digest)  # all newer
+    assert not evtx.follows(tmp_path / "absent.evtx", last_id, digest)

@@ -31,6 +31,27 @@ def test_advance_is_a_compare_and_set(repos: Repositories, tenant_a: Tenant) -> 
     assert stored.updated_at >= entry.updated_at
 
 
+def test_advance_stores_the_last_record_of_an_evtx_file(repos: Repositories, tenant_a: Tenant) -> None:
+    entry = repos.imports.start(tenant_a.id, "sensor-1", FP, "Security.evtx")
+    assert (entry.last_record_id, entry.last_record_digest) == (None, None)
+    assert repos.imports.advance(
+        tenant_a.id, entry.id, expected=0, position=100, completed=False, last_record=(7100, "d" * 64)
+    )
+    assert repos.imports.advance(tenant_a.id, entry.id, expected=100, position=100, completed=True)
+    stored = repos.imports.find(tenant_a.id, "sensor-1", FP)
+    assert stored is not None
+    assert (stored.position, stored.completed, stored.last_record_id, stored.last_record_digest) == (
+        100,
+        True,
+        7100,
+        "d" * 64,
+    )  # kept when a batch brings no newer record
+    assert not repos.imports.advance(
+        tenant_a.id, entry.id, expected=0, position=5, completed=False, last_record=(1, "e" * 64)
+    )
+    assert repos.imports.by_source(tenant_a.id, "sensor-1", "Security.evtx")[0].last_record_id == 7100
+
+
 def test_rekey_and_by_source(repos: Repositories, tenant_a: Tenant) -> None:
     old = repos.imports.start(tenant_a.id, "sensor-1", "10:" + "b" * 60, "/var/log/app.log")
     other = repos.imports.start(tenant_a.id, "sensor-1", "20:" + "c" * 60, "/var/log/other.log")
