@@ -18,6 +18,11 @@ __all__ = ["MIN_LITERAL", "best", "rank", "required"]
 MIN_LITERAL = 3  # shorter texts occur in nearly every event: no use to the prefilter
 _NUMERIC = frozenset("0123456789.-+e")
 _RARE = frozenset("^|`~!#&;,<>{}[]()'\"")  # a two-character text with one of these is rare enough
+# Characters rare enough in Windows event values to be a literal on their own (PowerShell's backtick and
+# cmd's caret escapes, format strings): better than evaluating the rule on every event. A set with one
+# ranks below every longer one (``rank``), so it is only chosen when nothing better is known.
+_RARE_ALONE = frozenset("`^{}")
+_RARE_PAIRS = frozenset(("\\\\",))  # two backslashes: a UNC path ("\\\\server\\share"), rare in values
 _WORDS = ("true", "false", "inf", "-inf", "nan")  # str() of booleans and special floats, lower-cased
 # Text found in most Windows events (paths, accounts, vendors): a literal inside it selects little.
 _COMMON = "\x00".join((
@@ -49,7 +54,12 @@ def _textual(text: str) -> bool:
 def _selective(text: str) -> bool:
     """Long enough to be rare in event text (one non-ASCII character, an emoji or a homoglyph, is), and
     only ever found in string values."""
-    long_enough = len(text) >= MIN_LITERAL or (len(text) == 2 and not set(text).isdisjoint(_RARE))
+    long_enough = (
+        len(text) >= MIN_LITERAL
+        or (len(text) == 2 and not set(text).isdisjoint(_RARE))
+        or text in _RARE_ALONE
+        or text in _RARE_PAIRS
+    )
     return (long_enough or (bool(text) and not text.isascii())) and _textual(text)
 
 

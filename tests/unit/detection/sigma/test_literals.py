@@ -37,3 +37,12 @@ def test_rank_prefers_rare_then_long() -> None:
     assert rank(rare) > rank(common)
     assert best([common, rare]) == rare
     assert rank(frozenset({"abcdef"})) > rank(frozenset({"abcd", "abcdefgh"}))
+
+
+def test_rare_characters_alone_are_selective_but_rank_last() -> None:
+    assert required(r"\w+`(?:\w+|-|.)`[\w+|\s]") == frozenset({"`"})
+    assert required(r'"(?:\{\d\})+"\s*-f') in (frozenset({"{"}), frozenset({"}"}))
+    assert best([frozenset({"\\\\"})]) == frozenset({"\\\\"})  # two backslashes: a UNC path
+    assert best([frozenset({"a"})]) is None
+    assert best([frozenset({"\\"})]) is None
+    assert best([frozenset({"`"}), frozenset({"iex"})]) == frozenset({"iex"})
