@@ -175,6 +175,7 @@ def import_paths(
             report.files.append(FileReport(item.origin, error=f"{item.origin}: {item.message}"))
             continue
         report.files.append(run.leaf(item))
+    pipeline.flush()  # observed values for retro-hunting, held between batches
     return report
 
 

@@ -230,12 +230,16 @@ def _observations(table: dict[Key, Tally]) -> list[Observation]:
     ]
 
 
-def record(uow: Repositories, engine: DetectionEngine) -> None:
+def record(uow: Repositories, engine: DetectionEngine, *, force: bool = False) -> None:
     """Write the sightings and observed values the indicator detector collected, in the caller's transaction.
 
-    The pipeline calls this inside its unit of work after the detectors ran (see docs/indicators.md).
+    The pipeline calls this inside its unit of work after the detectors ran (see docs/indicators.md); the
+    values are aggregates, so they are written only when the recorder is due (every 30 s or 50,000 keys)
+    or ``force`` (end of a file import, shutdown).
     """
     for detector in detectors(engine):
+        if not force and not detector.recorder.due():
+            continue
         sightings, observations = detector.recorder.drain()
         if sightings:
             uow.sightings.record(_observations(sightings))

@@ -125,6 +125,11 @@ class Pipeline:
             )
         return events, bad, tallies, skipped
 
+    def flush(self) -> None:
+        """Write the sightings and observed values still held (end of an import, shutdown)."""
+        with unit_of_work(self.db) as uow:
+            indicators.record(uow, self.engine, force=True)
+
     def process(
         self, records: Sequence[RawRecord], *, on_commit: Callable[[Repositories], None] | None = None
     ) -> BatchResult:
@@ -165,7 +170,8 @@ class Pipeline:
                 result.incidents_created += len(triaged.incidents_created)
                 result.created_incident_ids.extend(triaged.incidents_created)
                 result.alerts_suppressed += triaged.alerts_suppressed
-            # Sightings and observed values (for retro-hunting) the indicator detector collected.
+            # Sightings and observed values (for retro-hunting) the indicator detector collected;
+            # written when due (aggregates: every 30 s), see flush().
             indicators.record(uow, self.engine)
             if bad:
                 uow.quarantine.add_many(bad)

@@ -146,6 +146,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.flush_stats()
+        await asyncio.to_thread(self.pipeline.flush)
         await self.bus.close()
         self.started = False
 

@@ -54,7 +54,7 @@ def test_stratosphere_njrat_capture_is_found_live_and_retrospectively(db: Databa
     engine = build_engine(DetectorContext(indicators=ind.load_store(db)))
     assert engine.run(parsed) == []
     with unit_of_work(db) as uow:
-        ind.record(uow, engine)
+        ind.record(uow, engine, force=True)
     # 2. today a feed lists it: the retro-hunt raises one alert for the infected host
     listing = tmp_path / "today.txt"
     listing.write_text(f"{C2}\n", encoding="utf-8")

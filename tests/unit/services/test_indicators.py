@@ -73,7 +73,7 @@ def test_record_writes_sightings_and_observations_in_the_callers_transaction(db:
     for _ in range(2):
         assert len(engine.run(batch)) == 1
         with unit_of_work(db) as uow:
-            ind.record(uow, engine)
+            ind.record(uow, engine, force=True)
     with read_only(db) as repos:
         (sighting,) = repos.sightings.list(tenant.id, when.date())
         observed = {(o.type, o.value): o for o in repos.observations.list(tenant.id, when.date())}

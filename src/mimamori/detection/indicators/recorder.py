@@ -12,10 +12,15 @@ distinct keys new keys are dropped and counted rather than growing without bound
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
 MAX_ENTRIES = 200_000  # distinct keys held between two drains (about 40 MB at worst)
+FLUSH_SECONDS = 30.0  # observed values are written at most this often (a batch-by-batch upsert of
+# thousands of distinct values halved the pipeline's throughput); a crash loses at most this much
+# retro-hunt history, never an alert
+FLUSH_ENTRIES = 50_000  # ... or as soon as this many distinct keys are waiting
 
 Key = tuple[str, date, str, str]  # tenant, UTC day, type, value
 
@@ -62,6 +67,12 @@ class Recorder:
         self._lock = threading.Lock()
         self._sightings: dict[Key, Tally] = {}
         self._observations: dict[Key, Tally] = {}
+        self._last_drain = time.monotonic()
+
+    def due(self, now: float | None = None) -> bool:
+        """True when the held values should be written: ``FLUSH_SECONDS`` passed or many are waiting."""
+        now = time.monotonic() if now is None else now
+        return now - self._last_drain >= FLUSH_SECONDS or len(self) >= FLUSH_ENTRIES
 
     def merge(self, sightings: dict[Key, Tally], observations: dict[Key, Tally]) -> None:
         with self._lock:
@@ -78,6 +89,7 @@ class Recorder:
     def drain(self) -> tuple[dict[Key, Tally], dict[Key, Tally]]:
         """Take everything recorded so far: ``(sightings, observations)``."""
         with self._lock:
+            self._last_drain = time.monotonic()
             sightings, self._sightings = self._sightings, {}
             observations, self._observations = self._observations, {}
         return sightings, observations
