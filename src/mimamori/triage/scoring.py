@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from mimamori.domain import Alert, FieldValue, Severity
-from mimamori.triage.categories import classify_alert
+from mimamori.triage.categories import TACTICS, classify_alert
 
 # Points of the detector's own level (Sigma levels first, then the alert's severity).
 SIGMA_LEVEL_POINTS = {"critical": 75, "high": 60, "medium": 40, "low": 20, "informational": 5}
@@ -50,27 +50,7 @@ MESSAGES = (
     "%(n)s devices are involved",
 )
 # Values inside reasons that are words, translated too (levels, and ATT&CK tactics in plain words).
-VALUE_WORDS = (
-    "critical",
-    "high",
-    "medium",
-    "low",
-    "informational",
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-)
+VALUE_WORDS = ("critical", "high", "medium", "low", "informational", *TACTICS)
 
 LEGACY_OS_MARKERS = ("xp", "vista", "windows 7", "2003", "2008", "windows 8")
 SERVER_PREFIXES = ("fs", "nas", "sv", "srv", "mail", "dc", "ad")  # FS01, MAIL01, SV-01 ...
