@@ -39,6 +39,7 @@ from mimamori.errors import IngestError
 from mimamori.ingest import readers
 from mimamori.ingest.readers import evtx
 from mimamori.ingest.readers.directory import files as directory_files
+from mimamori.ingest.readers.source import ByteProgress
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.services.tenants import ensure_sensor
 from mimamori.storage import Counters, Database, ImportEntry, Repositories, unit_of_work
@@ -197,26 +198,12 @@ class _Run:
         self.batch = max(1, batch)
         self.progress = progress
         self.sensors: dict[str, Sensor] = {}
-        self._done = 0  # bytes of the top-level files finished before the current one
-        self._current: Callable[[], int] | None = None
-        self._current_size = 0
+        self.report_progress = ByteProgress(progress)
 
     def sensor(self, fmt: str) -> Sensor:
         if fmt not in self.sensors:
             self.sensors[fmt] = ensure_sensor(self.db, self.tenant_id, f"file import ({fmt})", fmt)
         return self.sensors[fmt]
-
-    def report_progress(self, leaf: readers.Leaf) -> None:
-        if leaf.progress is not self._current:
-            if self._current is not None:
-                self._done += self._current_size
-            self._current, self._current_size = leaf.progress, leaf.size
-        if self.progress is not None:
-            try:
-                position = min(leaf.progress(), leaf.size)
-            except (OSError, ValueError):
-                position = 0
-            self.progress(self._done + position, leaf.origin)
 
     def leaf(self, leaf: readers.Leaf) -> FileReport:
         fmt = leaf.implies or self.fmt

@@ -24,6 +24,7 @@ from mimamori.domain.models import DEFAULT_TIMEZONE, Event, FieldValue, RawRecor
 from mimamori.errors import ParseError, ValidationError
 from mimamori.ingest import readers
 from mimamori.ingest.readers.directory import files as directory_files
+from mimamori.ingest.readers.source import ByteProgress
 from mimamori.parsers import ecs, evtx
 
 __all__ = ["HuntMatch", "HuntReport", "hunt", "load_ruleset", "total_bytes"]
@@ -149,28 +150,6 @@ def _found(event: Event, match: SigmaMatch, leaf: readers.Leaf) -> HuntMatch:
     )
 
 
-class _Progress:
-    """Bytes read across top-level files, from each leaf's position in its file."""
-
-    def __init__(self, callback: Progress | None) -> None:
-        self.callback = callback
-        self.done = 0
-        self.current: Callable[[], int] | None = None
-        self.size = 0
-
-    def __call__(self, leaf: readers.Leaf) -> None:
-        if leaf.progress is not self.current:
-            if self.current is not None:
-                self.done += self.size
-            self.current, self.size = leaf.progress, leaf.size
-        if self.callback is not None:
-            try:
-                position = min(leaf.progress(), leaf.size)
-            except (OSError, ValueError):
-                position = 0
-            self.callback(self.done + position, leaf.origin)
-
-
 def hunt(
     paths: Sequence[Path],
     rules: Path | CompiledRuleset,
@@ -189,7 +168,7 @@ def hunt(
     report.rules = len(ruleset.rules)
     report.load_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    advance = _Progress(progress)
+    advance = ByteProgress(progress)
     for item in readers.walk(paths):
         if isinstance(item, readers.Failure):
             report.errors.append(f"{item.origin}: {item.message}")

@@ -215,3 +215,39 @@ class Failure:
 
     origin: str
     message: str
+
+
+# -- progress across the top-level inputs of an import or a hunt ------------------------------------
+Callback = Callable[[int, str], None]  # (bytes of all inputs read so far, the leaf being read)
+
+
+class _Leaf(Protocol):
+    origin: str
+    size: int
+
+    @property
+    def progress(self) -> Callable[[], int]: ...
+
+
+class ByteProgress:
+    """Bytes read across top-level inputs, from each leaf's position in its file: calls
+    ``callback(done, origin)`` for each leaf. Leaves of one archive share their file's ``progress``
+    callable; a new one means the previous file is finished. A missing callback makes it a no-op."""
+
+    def __init__(self, callback: Callback | None) -> None:
+        self.callback = callback
+        self.done = 0  # bytes of the top-level files finished before the current one
+        self.current: Callable[[], int] | None = None
+        self.size = 0
+
+    def __call__(self, leaf: _Leaf) -> None:
+        if leaf.progress is not self.current:
+            if self.current is not None:
+                self.done += self.size
+            self.current, self.size = leaf.progress, leaf.size
+        if self.callback is not None:
+            try:
+                position = min(leaf.progress(), leaf.size)
+            except (OSError, ValueError):
+                position = 0
+            self.callback(self.done + position, leaf.origin)
