@@ -18,7 +18,7 @@ from mimamori.domain import Event, QuarantinedRecord, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import PARSERS
 from mimamori.services import indicators
-from mimamori.services.triage import triage_changes
+from mimamori.services.triage import record_findings
 from mimamori.storage import Counters, Database, Repositories, unit_of_work
 from mimamori.triage import fingerprinted
 
@@ -151,22 +151,12 @@ class Pipeline:
         items = fingerprinted(findings)
         with unit_of_work(self.db) as uow:
             if items:
-                changes = uow.alerts.record(items)
-                for change in changes:
-                    if change.created:
-                        result.alerts_created += 1
-                        result.created_alert_ids.append(change.alert_id)
-                        uow.outbox.add(
-                            change.tenant_id,
-                            change.alert_id,
-                            "alert.created",
-                            {"alert_id": change.alert_id},
-                            f"alert.created:{change.alert_id}",
-                        )
-                    else:
-                        result.alerts_updated += 1
-                # Incidents in the same transaction: a batch's alerts and their incident commit together.
-                triaged = triage_changes(uow, changes)
+                # Alerts, outbox rows and incidents in the same transaction: they commit together.
+                recorded = record_findings(uow, items)
+                result.alerts_created += len(recorded.created_alert_ids)
+                result.created_alert_ids.extend(recorded.created_alert_ids)
+                result.alerts_updated += recorded.alerts_updated
+                triaged = recorded.triage
                 result.incidents_created += len(triaged.incidents_created)
                 result.created_incident_ids.extend(triaged.incidents_created)
                 result.alerts_suppressed += triaged.alerts_suppressed

@@ -22,7 +22,7 @@ from mimamori.detection.indicators.matcher import KINDS, NAME, TAGS, TITLES, ind
 from mimamori.detection.indicators.store import Indicator
 from mimamori.domain import Finding, Severity
 from mimamori.services.indicators import DEFAULT_RETROHUNT_DAYS, build_allowlist, setting
-from mimamori.services.triage import triage_changes
+from mimamori.services.triage import record_findings
 from mimamori.storage import Database, read_only, unit_of_work
 from mimamori.storage.repositories import Observation
 from mimamori.triage import fingerprinted
@@ -148,20 +148,10 @@ def hunt_store(
     items = fingerprinted(findings)
     if not items:
         return result
-    with unit_of_work(db) as uow:
-        changes = uow.alerts.record(items)
-        for change in changes:
-            if change.created:
-                result.alerts_created += 1
-                result.created_alert_ids.append(change.alert_id)
-                uow.outbox.add(
-                    change.tenant_id,
-                    change.alert_id,
-                    "alert.created",
-                    {"alert_id": change.alert_id, "retrospective": True},
-                    f"alert.created:{change.alert_id}",
-                )
-        # Retrospective alerts join incidents exactly like live ones (same transaction).
-        result.incidents_created = len(triage_changes(uow, changes).incidents_created)
+    with unit_of_work(db) as uow:  # stored exactly like live detections, marked retrospective
+        recorded = record_findings(uow, items, payload={"retrospective": True})
+    result.alerts_created = len(recorded.created_alert_ids)
+    result.created_alert_ids = recorded.created_alert_ids
+    result.incidents_created = len(recorded.triage.incidents_created)
     log.info("retro-hunt: %d observations scanned, %d findings", result.scanned, result.findings)
     return result

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mimamori.domain import Alert
+from mimamori.domain import Alert, Finding
 from mimamori.storage import Repositories
 from mimamori.storage.repositories import AlertChange, SuppressionRule
 from mimamori.storage.tables import utcnow
@@ -157,3 +157,38 @@ def triage_changes(uow: Repositories, changes: Sequence[AlertChange]) -> TriageR
         touched |= place_alerts(uow, tenant_id, [a for a in alerts if a.incident_id is None], result)
         result.incidents_updated += refresh(uow, tenant_id, touched)
     return result
+
+
+@dataclass(slots=True)
+class Recorded:
+    """What ``record_findings`` did in the caller's transaction."""
+
+    changes: list[AlertChange] = field(default_factory=list)
+    created_alert_ids: list[str] = field(default_factory=list)
+    alerts_updated: int = 0
+    triage: TriageResult = field(default_factory=TriageResult)
+
+
+def record_findings(
+    uow: Repositories, items: Sequence[tuple[str, Finding]], *, payload: Mapping[str, Any] | None = None
+) -> Recorded:
+    """Fingerprinted findings → alerts (upsert), an ``alert.created`` outbox row per new alert, and the
+    alerts into incidents: the one way live and retrospective detections are stored (same transaction)."""
+    recorded = Recorded()
+    if not items:
+        return recorded
+    recorded.changes = uow.alerts.record(items)
+    for change in recorded.changes:
+        if change.created:
+            recorded.created_alert_ids.append(change.alert_id)
+            uow.outbox.add(
+                change.tenant_id,
+                change.alert_id,
+                "alert.created",
+                {"alert_id": change.alert_id, **(payload or {})},
+                f"alert.created:{change.alert_id}",
+            )
+        else:
+            recorded.alerts_updated += 1
+    recorded.triage = triage_changes(uow, recorded.changes)
+    return recorded
