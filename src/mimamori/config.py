@@ -6,6 +6,8 @@ Outside demo mode a placeholder or missing secret is refused (fail closed).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,38 @@ class Settings(BaseSettings):
     language: str = "ja"
     session_https_only: bool = False
 
+    # Notifications (docs/notifications.md). E-mail goes over SMTP when ``smtp_host`` is set; without it,
+    # messages are written as .eml files to ``mail_dir`` (the demo), or dead-lettered with the reason.
+    notify_enabled: bool = True
+    public_url: str = "http://127.0.0.1:8000"  # the portal's address, for links in messages
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls (implicit, port 465) | none (a local relay only)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "mimamori@localhost"
+    smtp_timeout: float = 10.0  # seconds
+    smtp_ca_file: Path | None = None  # extra CA for the SMTP server's certificate (a private relay)
+    mail_dir: Path | None = None  # .eml files instead of SMTP when smtp_host is empty
+    webhook_secret: str = ""  # HMAC key of the generic webhook; empty: derived from secret_key
+    phone_webhook_url: str = ""  # the provider's telephony service (the last escalation step)
+    phone_webhook_secret: str = ""  # empty: derived from secret_key
+    http_timeout: float = 10.0  # seconds, webhook/Slack/Teams/telephony requests
+    brand_name: str = "mimamori"
+    brand_color: str = "#1f5fa8"
+    brand_logo_url: str | None = None
+    brand_footer: str = ""  # the provider's desk: phone, e-mail, hours
+    soc_email: str = ""  # the SOC mailbox, told when no on-call shift covers the moment
+    notify_escalation_minutes: int = 15  # default for tenants without their own policy
+    notify_quiet_hours: str = "20:00-08:00"
+    notify_digest_time: str = "08:30"
+    notify_retry_base_seconds: float = 30.0  # first retry wait; doubles per failure
+    notify_retry_cap_seconds: float = 3600.0
+    notify_max_attempts: int = 10  # then dead-lettered (shown in the SOC console)
+    notify_lease_seconds: float = 60.0  # a worker that dies while sending gives its messages back after this
+    notify_poll_seconds: float = 1.0  # fallback poll; new alerts wake the notifier at once
+    sensor_silence_minutes: int = 60  # a sensor silent for longer raises a notification (0: off)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -133,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def indicators_path(self) -> Path:
         return self.indicators_file or self.data_dir / "indicators.txt"
+
+    def derived_secret(self, purpose: str) -> str:
+        """A per-purpose key derived from ``secret_key`` (for signatures when no own secret is set)."""
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
     @property
     def sigma_dir(self) -> Path:

@@ -9,7 +9,8 @@ MimamoriError
 ├── BackpressureError      the bus is full; the sender must retry later (HTTP 429, TCP stops reading)
 ├── ValidationError        input that breaks a business rule (HTTP 422, CLI exit 2)
 │   └── PayloadTooLargeError    a body or record over its size limit (HTTP 413)
-└── IngestError            an input file or stream that cannot be read at all
+├── IngestError            an input file or stream that cannot be read at all
+└── DeliveryError          a notification channel could not deliver (retried unless ``retryable`` is False)
 """
 
 from __future__ import annotations
@@ -61,3 +62,15 @@ class PayloadTooLargeError(ValidationError):
 
 class IngestError(MimamoriError):
     """An input file or stream cannot be read at all."""
+
+
+class DeliveryError(MimamoriError):
+    """A channel failed to deliver a notification.
+
+    ``retryable`` False means retrying cannot help (a rejected address, a 4xx from a webhook other than
+    408/429): the delivery is dead-lettered at once instead of being retried with backoff.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -76,6 +76,20 @@ def sensors_add(
         typer.echo(f"sensor {new.sensor.id}\ntoken  {new.token}  (shown once; keep it secret)")
 
 
+@sensors_app.command("silence")
+def sensors_silence(
+    sensor_id: str,
+    minutes: int | None = typer.Argument(
+        None, help="Minutes of silence before a notification; 0 never; omit: default."
+    ),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+) -> None:
+    """Set how long a sensor may stay silent before the SOC and the customer are told."""
+    sensor = tenants.set_silence_minutes(database(), tenant, sensor_id, minutes)
+    limit = "default" if sensor.silence_minutes is None else f"{sensor.silence_minutes} min"
+    typer.echo(f"sensor {sensor.id}: silence limit {limit}")
+
+
 @sensors_app.command("list")
 def sensors_list(
     tenant: str = typer.Option(..., "--tenant"), as_json: bool = typer.Option(False, "--json")

@@ -1,5 +1,6 @@
 """Pure business objects and rules; imports nothing of the project but ``mimamori.errors``."""
 
+from mimamori.domain.contacts import Contact, OnCallShift
 from mimamori.domain.models import (
     DEFAULT_TIMEZONE,
     Alert,
@@ -25,11 +26,13 @@ __all__ = [
     "Alert",
     "AlertStatus",
     "Asset",
+    "Contact",
     "Event",
     "FieldValue",
     "Fields",
     "Finding",
     "Incident",
+    "OnCallShift",
     "QuarantinedRecord",
     "RawRecord",
     "Role",

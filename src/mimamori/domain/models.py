@@ -81,6 +81,9 @@ class Sensor:
     parsed: int = 0
     quarantined: int = 0
     dropped: int = 0
+    silence_minutes: int | None = None  # longest silence before it counts as blind (None: default; 0: never)
+    silent_since: datetime | None = None  # when its silence was notified (None: not silent)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

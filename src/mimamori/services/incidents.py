@@ -8,7 +8,7 @@ Every change writes a line to the incident's log in the same transaction. Only t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from mimamori.domain import Alert, User
@@ -230,6 +230,8 @@ def set_status(
         uow.incidents.log(
             scope, incident_id, actor, "status", {"from": row.status, "to": status, "resolution": resolution}
         )
+        if row.status == "new":  # taken up by the SOC: the notice escalation stops
+            uow.escalations.acknowledge(scope, incident_id, datetime.now(UTC), actor)
     return get_incident(db, viewer, scope, incident_id)
 
 

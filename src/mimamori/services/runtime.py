@@ -25,6 +25,7 @@ from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
 from mimamori.services import content, feeds, indicators, rules, tenants
+from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
 
@@ -69,6 +70,7 @@ class Runtime:
             max_record=settings.record_max_bytes,
         )
         self.processed = BatchResult()
+        self.notifier = Notifier(self.db, settings) if settings.notify_enabled else None
         self.totals: dict[str, int] = dict.fromkeys(
             ("receiver_dropped", "receiver_unknown_source_rejected", "receiver_rejected", "http_rejected"), 0
         )
@@ -130,6 +132,8 @@ class Runtime:
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self._feeds(), name="feeds"),
         ]
+        if self.notifier is not None:
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
         self.started = True
         log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
         if self.syslog.tls_port:
@@ -167,6 +171,8 @@ class Runtime:
                 continue
             await delivery.ack()
             self.processed.add(result)
+            if result.alerts_created and self.notifier is not None:
+                self.notifier.wake()  # new alerts: route and send now, not at the next poll
 
     async def _housekeeping(self) -> None:
         while True:
@@ -290,6 +296,19 @@ class Runtime:
             "bus_redelivered_batches": bus.redelivered,
             "bus_corrupt_frames": bus.corrupt_frames,
             **self.totals,
+            **self._notify_metrics(),
+        }
+
+    def _notify_metrics(self) -> dict[str, int]:
+        if self.notifier is None:
+            return {}
+        totals = self.notifier.totals
+        return {
+            "notifications_queued": totals.queued,
+            "notifications_sent": totals.sent,
+            "notifications_retried": totals.retried,
+            "notifications_dead": totals.dead,
+            "escalations": totals.escalated,
         }
 
     def ready(self) -> dict[str, bool]:

@@ -130,3 +130,12 @@ def list_quarantine(db: Database, tenant_id: str, limit: int = 100) -> list[Quar
     with read_only(db) as uow:
         uow.tenants.get(tenant_id)
         return uow.quarantine.list(tenant_id, limit)
+
+
+def set_silence_minutes(db: Database, tenant_id: str, sensor_id: str, minutes: int | None) -> Sensor:
+    """How long the sensor may stay silent before a notification (None: the default; 0: never)."""
+    if minutes is not None and not 0 <= minutes <= 7 * 24 * 60:
+        raise ValidationError("silence limit: 0 (never) to 10080 minutes (a week)")
+    with unit_of_work(db) as uow:
+        uow.sensors.set_silence_minutes(tenant_id, sensor_id, minutes)
+        return uow.sensors.get(tenant_id, sensor_id)

@@ -110,6 +110,10 @@ sensors = sa.Table(
     _counter("quarantined"),
     _counter("dropped"),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Notifications (0007): the longest silence before the sensor counts as blind (NULL: the provider's
+    # default, 0: never), and when its silence was notified (cleared when it speaks again).
+    sa.Column("silence_minutes", sa.Integer, nullable=True),
+    sa.Column("silent_since", UTCDateTime, nullable=True),
     sa.Index(None, "tenant_id"),
 )
 

@@ -19,11 +19,16 @@ from mimamori.storage.repositories import (
     AlertRepository,
     AllowlistRepository,
     AssetRepository,
+    ContactRepository,
+    EscalationRepository,
     FeedRepository,
     ImportRepository,
     IncidentRepository,
     IndicatorRepository,
+    MarkRepository,
+    NotificationRepository,
     ObservationRepository,
+    OnCallRepository,
     OutboxRepository,
     QuarantineRepository,
     SensorRepository,
@@ -54,6 +59,11 @@ class Repositories:
         self.sightings = SightingRepository(connection)
         self.observations = ObservationRepository(connection)
         self.incidents = IncidentRepository(connection)
+        self.contacts = ContactRepository(connection)
+        self.oncall = OnCallRepository(connection)
+        self.notifications = NotificationRepository(connection)
+        self.escalations = EscalationRepository(connection)
+        self.marks = MarkRepository(connection)
 
 
 @contextmanager

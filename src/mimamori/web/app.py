@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from mimamori import __version__
 from mimamori.api.incidents import router as incidents_router
+from mimamori.api.notify import router as notify_router
 from mimamori.api.routes import router as api_router
 from mimamori.errors import (
     AuthError,
@@ -27,6 +28,7 @@ from mimamori.errors import (
     ValidationError,
 )
 from mimamori.services.runtime import Runtime
+from mimamori.web.notify_pages import router as notify_pages_router
 from mimamori.web.pages import router as pages_router
 
 SESSION_MAX_AGE = 8 * 3600  # seconds; staff log in again after a working day
@@ -112,7 +114,9 @@ def create_app(
     app.add_exception_handler(MimamoriError, _on_error)
     app.include_router(api_router)
     app.include_router(incidents_router)
+    app.include_router(notify_router)
     app.include_router(pages_router)
+    app.include_router(notify_pages_router)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 

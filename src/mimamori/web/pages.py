@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mimamori.api.deps import SESSION_USER, OptionalUserDep, RuntimeDep, UserDep
 from mimamori.domain import Severity
 from mimamori.errors import AuthError, PermissionDeniedError
-from mimamori.services import alerts, auth, feeds, tenants
+from mimamori.services import alerts, auth, feeds, notify, tenants
 from mimamori.web.render import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -60,8 +60,16 @@ def soc(request: Request, user: UserDep, runtime: RuntimeDep, severity: Severity
     names = {t.id: t.name for t in tenants.list_tenants(runtime.db)}
     found = alerts.list_alerts(runtime.db, user, None, severity=severity, limit=200)
     problems = feeds.warnings(runtime.db)  # a failing threat-intel feed must be seen by the provider
+    dead = notify.dead_letters(runtime.db, user)  # so must a message that never reached anyone
     return render(
-        request, "soc.html", user=user, alerts=found, tenant_names=names, severity=severity, warnings=problems
+        request,
+        "soc.html",
+        user=user,
+        alerts=found,
+        tenant_names=names,
+        severity=severity,
+        warnings=problems,
+        dead_letters=dead,
     )
 
 
@@ -83,4 +91,7 @@ def _tenant_page(request: Request, runtime: RuntimeDep, user: UserDep, tenant_id
     open_alerts = [a for a in found if a.status.value != "resolved"]
     worst = max((a.severity.rank for a in open_alerts), default=0)
     status = "action" if worst >= Severity.HIGH.rank else ("caution" if worst else "safe")
-    return render(request, "portal.html", user=user, tenant=tenant, alerts=found, status=status)
+    waiting = notify.awaiting(runtime.db, user, tenant_id)
+    return render(
+        request, "portal.html", user=user, tenant=tenant, alerts=found, status=status, awaiting=waiting
+    )

@@ -6,6 +6,7 @@ the transaction, so one pipeline batch (alerts, counters, quarantine, outbox) co
 
 from mimamori.storage.repositories.alerts import AlertChange, AlertRepository
 from mimamori.storage.repositories.assets import AssetRepository
+from mimamori.storage.repositories.contacts import ContactRepository, OnCallRepository
 from mimamori.storage.repositories.imports import ImportEntry, ImportRepository
 from mimamori.storage.repositories.incidents import IncidentRepository, IncidentRow, LogEntry, SuppressionRule
 from mimamori.storage.repositories.indicators import (
@@ -14,6 +15,14 @@ from mimamori.storage.repositories.indicators import (
     FeedRecord,
     FeedRepository,
     IndicatorRepository,
+)
+from mimamori.storage.repositories.notifications import (
+    Attempt,
+    EscalationRepository,
+    EscalationRow,
+    MarkRepository,
+    NotificationRepository,
+    NotificationRow,
 )
 from mimamori.storage.repositories.observations import Observation, ObservationRepository, SightingRepository
 from mimamori.storage.repositories.outbox import OutboxMessage, OutboxRepository
@@ -30,7 +39,11 @@ __all__ = [
     "AllowEntry",
     "AllowlistRepository",
     "AssetRepository",
+    "Attempt",
+    "ContactRepository",
     "Counters",
+    "EscalationRepository",
+    "EscalationRow",
     "FeedRecord",
     "FeedRepository",
     "ImportEntry",
@@ -40,8 +53,12 @@ __all__ = [
     "IndicatorRepository",
     "LogEntry",
     "LoginState",
+    "MarkRepository",
+    "NotificationRepository",
+    "NotificationRow",
     "Observation",
     "ObservationRepository",
+    "OnCallRepository",
     "OutboxMessage",
     "OutboxRepository",
     "QuarantineRepository",

@@ -66,6 +66,7 @@ class SensorRepository:
             source_address=source_address,
             timezone=timezone,
             cert_fingerprint=cert_fingerprint,
+            created_at=utcnow(),
         )
         statement = (
             insert_for(self._connection, sensors)
@@ -78,7 +79,7 @@ class SensorRepository:
                 token_hash=token_hash,
                 timezone=timezone,
                 cert_fingerprint=cert_fingerprint,
-                created_at=utcnow(),
+                created_at=sensor.created_at,
             )
             .on_conflict_do_nothing()
             .returning(sensors.c.id)
@@ -143,6 +144,30 @@ class SensorRepository:
         )
         return [_sensor(row._mapping) for row in self._connection.execute(query)]
 
+    def all_sensors(self) -> builtins.list[Sensor]:
+        """Provider-wide: every sensor of every tenant (the silent-sensor check watches them all)."""
+        query = select(sensors).order_by(sensors.c.tenant_id, sensors.c.id)
+        return [_sensor(row._mapping) for row in self._connection.execute(query)]
+
+    def set_silence_minutes(self, tenant_id: str, sensor_id: str, minutes: int | None) -> None:
+        """The sensor's own silence limit (None: the provider's default; 0: never counts as silent)."""
+        statement = (
+            update(sensors)
+            .where(scoped(sensors, tenant_id), sensors.c.id == sensor_id)
+            .values(silence_minutes=minutes)
+        )
+        if self._connection.execute(statement).rowcount == 0:
+            raise NotFoundError(f"sensor {sensor_id} not found")
+
+    def mark_silent(self, tenant_id: str, sensor_id: str, since: datetime | None) -> None:
+        """Record that the sensor's silence was notified (``since``), or that it speaks again (None)."""
+        statement = (
+            update(sensors)
+            .where(scoped(sensors, tenant_id), sensors.c.id == sensor_id)
+            .values(silent_since=since)
+        )
+        self._connection.execute(statement)
+
     def add_counters(self, deltas: Mapping[str, Counters]) -> None:
         """Add traffic counters per sensor id in one ``executemany``; ``last_seen`` only moves forward.
 
@@ -195,4 +220,7 @@ def _sensor(row: RowMapping) -> Sensor:
         parsed=row["parsed"],
         quarantined=row["quarantined"],
         dropped=row["dropped"],
+        silence_minutes=row["silence_minutes"],
+        silent_since=row["silent_since"],
+        created_at=row["created_at"],
     )

@@ -1,0 +1,332 @@
+"""Deciding what to send: outbox rows → notifications, escalation steps, daily digests, silent sensors.
+
+Each function runs in one transaction and only *queues* notifications (rows with an idempotency key);
+``notify_delivery`` sends them. The pipeline writes an ``alert.created`` outbox row in the alert's own
+transaction, so an alert that exists always gets its routing decision, exactly once: the outbox row is
+marked processed in the same transaction that queues the notifications it leads to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from mimamori.config import Settings
+from mimamori.domain import Contact, OnCallShift, Severity
+from mimamori.errors import NotFoundError
+from mimamori.notify.codec import notice_to_dict
+from mimamori.notify.links import AckClaim, ack_url
+from mimamori.notify.message import ChannelName, DigestItem, Notice, NoticeKind
+from mimamori.notify.notices import digest_notice, incident_notice, sensor_notice
+from mimamori.notify.policy import DOCUMENT, Mode, NotifyPolicy, policy_from
+from mimamori.notify.routing import (
+    CUSTOMER,
+    FIRST,
+    LAST_STEP,
+    Recipient,
+    dedupe,
+    first_contacts,
+    next_step,
+    silence_recipients,
+    step_recipients,
+)
+from mimamori.services.incidents import incident_to_dict
+from mimamori.services.triage import PROFILE
+from mimamori.storage import Database, Repositories, unit_of_work
+from mimamori.storage.repositories import IncidentRow
+
+STATE = "notify_state"  # per-tenant bookkeeping document: the last digest slot
+OUTBOX_BATCH = 200
+
+
+@dataclass(slots=True)
+class PlanResult:
+    outbox: int = 0
+    queued: int = 0
+    escalated: int = 0
+    digests: int = 0
+    silent: int = 0
+    recovered: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+def default_policy(settings: Settings) -> NotifyPolicy:
+    hour, minute = settings.notify_digest_time.split(":")
+    return NotifyPolicy(
+        escalation_minutes=settings.notify_escalation_minutes,
+        quiet_hours=settings.notify_quiet_hours or None,
+        digest_time=time(int(hour), int(minute)),
+    )
+
+
+def tenant_policy(uow: Repositories, settings: Settings, tenant_id: str) -> NotifyPolicy:
+    return policy_from(uow.settings.get(tenant_id, DOCUMENT), default_policy(settings))
+
+
+def soc_fallback(settings: Settings) -> list[Recipient]:
+    if not settings.soc_email:
+        return []
+    return [Recipient("soc", "SOC", settings.language, ChannelName.EMAIL, settings.soc_email, "provider")]
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Queues notices for recipients in the caller's transaction, counting what it did."""
+
+    uow: Repositories
+    settings: Settings
+    now: datetime
+    result: PlanResult
+
+    def add(
+        self,
+        key: str,
+        notice: Notice,
+        recipient: Recipient,
+        *,
+        not_before: datetime | None = None,
+        cause_at: datetime | None = None,
+    ) -> None:
+        queued = self.uow.notifications.add(
+            {
+                "tenant_id": notice.tenant_id,
+                "incident_id": notice.incident_id,
+                "kind": notice.kind.value,
+                "channel": recipient.channel.value,
+                "address": recipient.address,
+                "recipient": recipient.key,
+                "language": notice.language,
+                "severity": notice.severity,
+                "step": notice.escalation_step,
+                "next_attempt_at": not_before or self.now,
+                "notice": notice_to_dict(notice),
+                "idempotency_key": f"{key}:{recipient.channel.value}:{recipient.address}"[:255],
+                "cause_at": cause_at,
+                "created_at": self.now,
+            }
+        )
+        if queued is not None:
+            self.result.queued += 1
+            self.result.kinds[notice.kind.value] = self.result.kinds.get(notice.kind.value, 0) + 1
+
+
+def _links(settings: Settings, recipient: Recipient, tenant_id: str, incident_id: str) -> tuple[str, str]:
+    base = settings.public_url.rstrip("/")
+    link = ack_url(base, settings.secret_key, AckClaim(tenant_id, incident_id, recipient.key))
+    link += f"?lang={recipient.language}"  # the confirmation page speaks the recipient's language
+    portal = f"{base}/portal" if recipient.audience == CUSTOMER else f"{base}/tenants/{tenant_id}"
+    return link, portal
+
+
+def _incident_view(uow: Repositories, row: IncidentRow) -> dict[str, Any]:
+    alerts = uow.alerts.of_incidents(row.tenant_id, [row.id])
+    return incident_to_dict(row, alerts, uow.settings.get(row.tenant_id, PROFILE))
+
+
+def _queue_incident(
+    queue: _Queue,
+    row: IncidentRow,
+    recipients: Sequence[Recipient],
+    *,
+    step: int,
+    policy: NotifyPolicy,
+    cause_at: datetime | None,
+    not_before: datetime | None = None,
+) -> None:
+    view = _incident_view(queue.uow, row)
+    tenant_name = queue.uow.tenants.get(row.tenant_id).name
+    for recipient in dedupe(recipients):
+        link, portal = _links(queue.settings, recipient, row.tenant_id, row.id)
+        notice = incident_notice(
+            view,
+            audience=recipient.audience,
+            language=recipient.language,
+            tenant_name=tenant_name,
+            step=step,
+            escalation_minutes=policy.escalation_minutes,
+            ack_url=link,
+            portal_url=portal,
+            created_at=cause_at,
+        )
+        key = f"incident:{row.id}:{row.severity}:{step}"
+        queue.add(key, notice, recipient, not_before=not_before, cause_at=cause_at)
+
+
+def _who(uow: Repositories, tenant_id: str, now: datetime) -> tuple[list[Contact], list[OnCallShift]]:
+    return uow.contacts.list(tenant_id, active_only=True), uow.oncall.at(now)
+
+
+def _route_alert(queue: _Queue, tenant_id: str, alert_id: str, cause_at: datetime) -> None:
+    uow, now = queue.uow, queue.now
+    try:
+        alert = uow.alerts.get(tenant_id, alert_id)
+    except NotFoundError:
+        return
+    if alert.incident_id is None:  # suppressed: kept, but no incident and no message
+        return
+    row = uow.incidents.get(tenant_id, alert.incident_id)
+    if row.status == "resolved" or row.merged_into is not None:
+        return
+    policy = tenant_policy(uow, queue.settings, tenant_id)
+    if policy.mode(row.severity) is not Mode.IMMEDIATE:
+        return  # the digest or the portal
+    severity = Severity(row.severity)
+    told = uow.marks.get(tenant_id, row.id, "immediate")
+    if told is not None and Severity(told[0]).rank >= severity.rank:
+        return  # already told at this severity (or higher): one message per incident, not per alert
+    contacts, shifts = _who(uow, tenant_id, now)
+    if severity is Severity.HIGH:
+        recipients = step_recipients(FIRST, contacts, shifts, policy.local(now), soc_fallback(queue.settings))
+        not_before = None  # never held by quiet hours
+    else:
+        recipients = first_contacts(contacts)
+        not_before = policy.quiet_end(now)
+    _queue_incident(
+        queue, row, recipients, step=FIRST, policy=policy, cause_at=cause_at, not_before=not_before
+    )
+    count = len(uow.alerts.of_incidents(tenant_id, [row.id]))
+    uow.marks.put(tenant_id, row.id, "immediate", severity=row.severity, alert_count=count, at=now)
+    if severity is Severity.HIGH:
+        uow.escalations.start(tenant_id, row.id, now, now + policy.escalation)
+
+
+def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResult:
+    """Route the alerts created since the last call (see the module docstring)."""
+    result = PlanResult()
+    with unit_of_work(db) as uow:
+        queue = _Queue(uow, settings, now, result)
+        for message in uow.outbox.pending(limit=OUTBOX_BATCH):
+            if message.kind == "alert.created" and message.alert_id is not None:
+                _route_alert(queue, message.tenant_id, message.alert_id, message.created_at)
+            uow.outbox.mark_sent(message.id)
+            result.outbox += 1
+    return result
+
+
+def escalate_due(db: Database, settings: Settings, now: datetime) -> PlanResult:
+    """Send the next step of every 高 incident that nobody acknowledged in time."""
+    result = PlanResult()
+    with unit_of_work(db) as uow:
+        queue = _Queue(uow, settings, now, result)
+        for escalation in uow.escalations.due(now):
+            tenant_id, incident_id = escalation.tenant_id, escalation.incident_id
+            row = uow.incidents.get(tenant_id, incident_id)
+            if row.status != "new" or row.merged_into is not None:
+                # The SOC took it up (or resolved or merged it): the incident is being handled.
+                uow.escalations.acknowledge(tenant_id, incident_id, now, f"status:{row.status}")
+                continue
+            policy = tenant_policy(uow, settings, tenant_id)
+            contacts, shifts = _who(uow, tenant_id, now)
+            step = next_step(escalation.step, contacts, shifts, policy.local(now), soc_fallback(settings))
+            if step is None:
+                uow.escalations.advance(tenant_id, incident_id, LAST_STEP, None)
+                continue
+            number, recipients = step
+            _queue_incident(queue, row, recipients, step=number, policy=policy, cause_at=None)
+            due = now + policy.escalation if number < LAST_STEP else None
+            uow.escalations.advance(tenant_id, incident_id, number, due)
+            result.escalated += 1
+    return result
+
+
+def send_digests(db: Database, settings: Settings, now: datetime) -> PlanResult:
+    """The daily digest of each tenant whose digest time has come (never repeating an earlier digest)."""
+    result = PlanResult()
+    base = settings.public_url.rstrip("/")
+    with unit_of_work(db) as uow:
+        queue = _Queue(uow, settings, now, result)
+        documents = uow.settings.all_of(DOCUMENT)
+        states = uow.settings.all_of(STATE)
+        for tenant in uow.tenants.list():
+            policy = policy_from(documents.get(tenant.id), default_policy(settings))
+            slot = policy.digest_slot(now)
+            last = states.get(tenant.id, {}).get("last_digest")
+            if last is not None and datetime.fromisoformat(last) >= slot:
+                continue
+            severities = [s for s in ("medium", "low") if policy.mode(s) is Mode.DIGEST]
+            fresh = [(i, n) for i, n, done in uow.marks.digest_candidates(tenant.id, severities) if n > done]
+            uow.settings.put(tenant.id, STATE, {**states.get(tenant.id, {}), "last_digest": slot.isoformat()})
+            if not fresh:
+                continue
+            rows = [uow.incidents.get(tenant.id, incident_id) for incident_id, _ in fresh]
+            for recipient in dedupe(first_contacts(uow.contacts.list(tenant.id, active_only=True))):
+                items = [
+                    DigestItem(
+                        r.id,
+                        r.severity,
+                        r.title,
+                        r.host or r.device or "-",
+                        r.last_seen or r.opened_at,
+                        f"{base}/portal",
+                    )
+                    for r in rows
+                ]
+                notice = digest_notice(
+                    items,
+                    language=recipient.language,
+                    tenant_id=tenant.id,
+                    tenant_name=tenant.name,
+                    portal_url=f"{base}/portal",
+                )
+                queue.add(f"digest:{tenant.id}:{slot.isoformat()}", notice, recipient)
+            for (incident_id, count), row in zip(fresh, rows, strict=True):
+                uow.marks.put(
+                    tenant.id, incident_id, "digest", severity=row.severity, alert_count=count, at=now
+                )
+            result.digests += 1
+    return result
+
+
+def check_sensors(db: Database, settings: Settings, now: datetime) -> PlanResult:
+    """A sensor silent for longer than its limit raises a notification once; its return, another."""
+    result = PlanResult()
+    base = settings.public_url.rstrip("/")
+    with unit_of_work(db) as uow:
+        queue = _Queue(uow, settings, now, result)
+        shifts = uow.oncall.at(now)
+        names = {t.id: t.name for t in uow.tenants.list()}
+        for sensor in uow.sensors.all_sensors():
+            limit = (
+                settings.sensor_silence_minutes if sensor.silence_minutes is None else sensor.silence_minutes
+            )
+            seen = sensor.last_seen or sensor.created_at
+            if limit <= 0 or seen is None:
+                continue
+            if sensor.silent_since is None and now - seen > timedelta(minutes=limit):
+                kind, key = NoticeKind.SENSOR_SILENT, f"sensor_silent:{sensor.id}:{seen.isoformat()}"
+                uow.sensors.mark_silent(sensor.tenant_id, sensor.id, now)
+                result.silent += 1
+            elif (
+                sensor.silent_since is not None
+                and sensor.last_seen
+                and sensor.last_seen > sensor.silent_since
+            ):
+                kind, key = (
+                    NoticeKind.SENSOR_RECOVERED,
+                    f"sensor_recovered:{sensor.id}:{sensor.silent_since.isoformat()}",
+                )
+                uow.sensors.mark_silent(sensor.tenant_id, sensor.id, None)
+                result.recovered += 1
+            else:
+                continue
+            contacts = uow.contacts.list(sensor.tenant_id, active_only=True)
+            for recipient in dedupe(silence_recipients(contacts, shifts, soc_fallback(settings))):
+                portal = (
+                    f"{base}/portal"
+                    if recipient.audience == CUSTOMER
+                    else f"{base}/tenants/{sensor.tenant_id}"
+                )
+                notice = sensor_notice(
+                    kind,
+                    language=recipient.language,
+                    tenant_id=sensor.tenant_id,
+                    tenant_name=names.get(sensor.tenant_id, ""),
+                    sensor_name=sensor.name,
+                    last_seen=sensor.last_seen,
+                    minutes=limit,
+                    portal_url=portal,
+                )
+                queue.add(key, notice, recipient)
+    return result

@@ -1,0 +1,287 @@
+"""Routing, escalation, digests and silent sensors against a real database, with a controllable clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mimamori.config import Settings
+from mimamori.domain import Finding, Role, Severity, User
+from mimamori.errors import NotFoundError
+from mimamori.services import Database, incidents, notify, tenants
+from mimamori.services.notify_plan import check_sensors, escalate_due, process_outbox, send_digests
+from mimamori.services.triage import record_findings
+from mimamori.storage import Counters, read_only, unit_of_work
+from mimamori.storage.repositories import NotificationRow
+
+# Thursday 2026-11-26 11:00 JST: office hours, outside the quiet hours.
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+SECRET = "k" * 40
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=SECRET, soc_email="soc@provider.example")
+
+
+class World:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self.a = tenants.add_tenant(db, "A社").id
+        self.b = tenants.add_tenant(db, "B社").id
+        self.first = notify.add_contact(
+            db,
+            None,
+            self.a,
+            {
+                "name": "総務 花子",
+                "role": "総務",
+                "email": "hanako@a.example",
+                "phone": "+81311112222",
+                "channels": ["email", "phone"],
+                "priority": 1,
+                "hours": "Mon-Fri 09:00-18:00",
+            },
+        )
+        self.second = notify.add_contact(
+            db,
+            None,
+            self.a,
+            {
+                "name": "Owner",
+                "role": "代表",
+                "email": "owner@a.example",
+                "language": "en",
+                "priority": 2,
+                "channels": ["email", "slack"],
+                "endpoints": {"slack": "https://hooks.slack.example/a"},
+            },
+        )
+        self.primary = notify.add_shift(
+            db,
+            None,
+            {
+                "name": "Analyst 1",
+                "email": "oncall1@provider.example",
+                "phone": "+81399990001",
+                "channels": ["email", "phone"],
+                "level": 1,
+                "starts_at": NOW - timedelta(days=1),
+                "ends_at": NOW + timedelta(days=2),
+            },
+        )
+        self.backup = notify.add_shift(
+            db,
+            None,
+            {
+                "name": "Analyst 2",
+                "email": "oncall2@provider.example",
+                "channels": ["email"],
+                "level": 2,
+                "starts_at": NOW - timedelta(days=1),
+                "ends_at": NOW + timedelta(days=2),
+            },
+        )
+
+    def alert(
+        self,
+        tenant: str,
+        key: str,
+        severity: Severity,
+        *,
+        at: datetime = NOW,
+        host: str = "PC-KEIRI-01",
+        level: str = "high",
+    ) -> None:
+        device = "192.168.1.5" if host == "PC-KEIRI-01" else "192.168.1.9"
+        finding = Finding(
+            tenant_id=tenant,
+            detector="sigma",
+            key=key,
+            title=f"rule {key}",
+            severity=severity,
+            timestamp=at,
+            host=host,
+            source_ip=device,
+            device_ip=device,
+            tags=("attack.execution",),
+            evidence={"sigma.level": level, "sigma.rule_id": key},
+        )
+        with unit_of_work(self.db) as uow:
+            record_findings(uow, [(f"fp-{tenant}-{key}-{at.isoformat()}", finding)])
+
+    def sent(self, tenant: str | None = None) -> list[NotificationRow]:
+        with read_only(self.db) as uow:
+            return sorted(
+                uow.notifications.list(tenant, limit=1000), key=lambda r: (r.step, r.channel, r.address)
+            )
+
+
+@pytest.fixture
+def world(database: Database, settings: Settings) -> World:
+    return World(database, settings)  # SQLite and PostgreSQL
+
+
+def addresses(rows: list[NotificationRow], **where: object) -> set[str]:
+    return {r.address for r in rows if all(getattr(r, k) == v for k, v in where.items())}
+
+
+def test_high_incident_goes_at_once_to_first_contacts_and_the_on_call_once(world: World) -> None:
+    world.alert(world.a, "r1", Severity.HIGH)
+    result = process_outbox(world.db, world.settings, NOW)
+    assert result.outbox == 1
+    rows = world.sent(world.a)
+    assert addresses(rows) == {"hanako@a.example", "oncall1@provider.example"}  # no phone at step 0
+    assert {r.kind for r in rows} == {"incident"}
+    assert {r.severity for r in rows} == {"high"}
+    customer = next(r for r in rows if r.address == "hanako@a.example")
+    assert customer.language == "ja"
+    assert customer.notice["ack_url"].startswith("http://127.0.0.1:8000/ack/")
+    assert "PC-KEIRI-01" in customer.notice["title"] or "PC-KEIRI-01" in customer.notice["summary"]
+    assert customer.cause_at is not None
+    assert customer.next_attempt_at == NOW
+    # A second alert in the same incident sends nothing more; the outbox is consumed exactly once.
+    world.alert(world.a, "r2", Severity.HIGH, at=NOW + timedelta(minutes=1))
+    assert process_outbox(world.db, world.settings, NOW).queued == 0
+    assert process_outbox(world.db, world.settings, NOW).outbox == 0
+    assert len(world.sent(world.a)) == 2
+    assert world.sent(world.b) == []
+
+
+def test_escalation_ladder_with_a_controllable_clock(world: World) -> None:
+    world.alert(world.a, "r1", Severity.HIGH)
+    process_outbox(world.db, world.settings, NOW)
+    assert escalate_due(world.db, world.settings, NOW + timedelta(minutes=14)).escalated == 0
+    # 15 minutes: the next contact (priority 2), by e-mail and Slack.
+    assert escalate_due(world.db, world.settings, NOW + timedelta(minutes=15)).escalated == 1
+    step1 = [r for r in world.sent(world.a) if r.step == 1]
+    assert {(r.channel, r.address) for r in step1} == {
+        ("email", "owner@a.example"),
+        ("slack", "https://hooks.slack.example/a"),
+    }
+    assert {r.kind for r in step1} == {"escalation"}
+    assert {r.language for r in step1} == {"en"}
+    # 30 minutes: the SOC on-call again, the backup analyst this time.
+    escalate_due(world.db, world.settings, NOW + timedelta(minutes=30))
+    assert addresses(world.sent(world.a), step=2) == {"oncall2@provider.example"}
+    # 45 minutes: the telephone webhook, to the on-call and to the first contact (reachable at 11:45).
+    escalate_due(world.db, world.settings, NOW + timedelta(minutes=45))
+    assert addresses(world.sent(world.a), step=3, channel="phone") == {"+81399990001", "+81311112222"}
+    # Then the ladder is exhausted: nothing more, ever.
+    assert escalate_due(world.db, world.settings, NOW + timedelta(hours=5)).escalated == 0
+    assert len(world.sent(world.a)) == 7
+
+
+def test_acknowledging_stops_the_ladder_by_link_portal_api_or_soc(world: World, settings: Settings) -> None:
+    world.alert(world.a, "r1", Severity.HIGH)
+    process_outbox(world.db, settings, NOW)
+    link = next(r for r in world.sent(world.a) if r.address == "hanako@a.example").notice["ack_url"]
+    token = link.rsplit("/", 1)[1].split("?", 1)[0]
+    _claim, page = notify.read_link(world.db, settings, token)
+    assert page["tenant_name"] == "A社"
+    assert page["acknowledged_at"] is None
+    assert notify.acknowledge_link(world.db, settings, token) is True
+    assert notify.acknowledge_link(world.db, settings, token) is False  # once
+    assert escalate_due(world.db, settings, NOW + timedelta(hours=1)).escalated == 0
+    (incident,) = incidents.list_incidents(world.db, None, world.a)
+    history = incidents.get_incident(world.db, None, world.a, incident["id"])
+    assert history is not None
+    # The SOC taking the incident up acknowledges a second incident's ladder too.
+    world.alert(world.a, "r9", Severity.HIGH, host="NAS-01", at=NOW + timedelta(minutes=2))
+    process_outbox(world.db, settings, NOW + timedelta(minutes=2))
+    other = next(i for i in incidents.list_incidents(world.db, None, world.a) if i["host"] == "NAS-01")
+    incidents.set_status(
+        world.db, User("u", "soc@provider.example", "SOC", Role.ANALYST), world.a, other["id"], "acknowledged"
+    )
+    assert escalate_due(world.db, settings, NOW + timedelta(hours=1)).escalated == 0
+
+
+def test_customers_acknowledge_only_their_own_incidents(world: World) -> None:
+    world.alert(world.a, "r1", Severity.HIGH)
+    process_outbox(world.db, world.settings, NOW)
+    (incident,) = incidents.list_incidents(world.db, None, world.a)
+    stranger = User("ub", "b@b.example", "B", Role.CUSTOMER_ADMIN, tenant_id=world.b)
+    with pytest.raises(NotFoundError):
+        notify.acknowledge(world.db, stranger, world.a, incident["id"])
+    with pytest.raises(NotFoundError):
+        notify.acknowledge(world.db, stranger, world.b, incident["id"])
+    assert notify.list_notifications(world.db, stranger, world.b) == []
+    assert notify.list_notifications(world.db, stranger, None) == []  # scoped to B, never everything
+    owner = User("ua", "a@a.example", "A", Role.CUSTOMER_ADMIN, tenant_id=world.a)
+    assert notify.acknowledge(world.db, owner, world.a, incident["id"]) is True
+
+
+def test_medium_incidents_wait_for_the_daily_digest_which_never_repeats(world: World) -> None:
+    world.alert(world.a, "m1", Severity.MEDIUM, level="medium")
+    process_outbox(world.db, world.settings, NOW)
+    (incident,) = incidents.list_incidents(world.db, None, world.a)
+    assert incident["severity"] == "medium"
+    assert world.sent(world.a) == []  # not at once
+    # The digest of the day (08:30 JST = 23:30 UTC the day before) has passed: today's goes out now.
+    assert send_digests(world.db, world.settings, NOW).digests == 1
+    rows = world.sent(world.a)
+    assert {(r.kind, r.address) for r in rows} == {("digest", "hanako@a.example")}
+    assert [i["incident_id"] for i in rows[0].notice["items"]] == [incident["id"]]
+    assert send_digests(world.db, world.settings, NOW + timedelta(hours=1)).digests == 0
+    # Next morning without anything new: no digest. A new alert in the incident: it is in the next one.
+    tomorrow = NOW + timedelta(days=1)
+    assert send_digests(world.db, world.settings, tomorrow).digests == 0
+    world.alert(world.a, "m2", Severity.MEDIUM, level="medium", at=NOW + timedelta(hours=3))
+    assert send_digests(world.db, world.settings, tomorrow + timedelta(days=1)).digests == 1
+    assert len([r for r in world.sent(world.a) if r.kind == "digest"]) == 2
+
+
+def test_quiet_hours_hold_medium_but_never_high(world: World, settings: Settings) -> None:
+    notify.set_policy(world.db, None, settings, world.a, {"medium": "immediate"})
+    night = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # 23:00 JST
+    world.alert(world.a, "m1", Severity.MEDIUM, level="medium", at=night)
+    world.alert(world.a, "h1", Severity.HIGH, at=night, host="NAS-01")
+    process_outbox(world.db, settings, night)
+    rows = world.sent(world.a)
+    medium = [r for r in rows if r.severity == "medium"]
+    high = [r for r in rows if r.severity == "high"]
+    assert medium
+    assert all(r.next_attempt_at == datetime(2026, 11, 26, 23, 0, tzinfo=UTC) for r in medium)
+    assert high
+    assert all(r.next_attempt_at == night for r in high)
+
+
+def test_silent_sensor_is_notified_once_and_its_return_too(world: World) -> None:
+    sensor = tenants.add_sensor(world.db, world.a, "utm", "fortigate", with_token=False).sensor
+    with unit_of_work(world.db) as uow:
+        uow.sensors.add_counters({sensor.id: Counters(1, 1, 0, 0, NOW)})
+    assert check_sensors(world.db, world.settings, NOW + timedelta(minutes=59)).silent == 0
+    assert check_sensors(world.db, world.settings, NOW + timedelta(minutes=61)).silent == 1
+    assert check_sensors(world.db, world.settings, NOW + timedelta(minutes=120)).silent == 0
+    rows = world.sent(world.a)
+    assert addresses(rows, kind="sensor_silent") == {"oncall1@provider.example", "hanako@a.example"}
+    with unit_of_work(world.db) as uow:
+        uow.sensors.add_counters({sensor.id: Counters(1, 1, 0, 0, NOW + timedelta(minutes=130))})
+    assert check_sensors(world.db, world.settings, NOW + timedelta(minutes=131)).recovered == 1
+    assert addresses(world.sent(world.a), kind="sensor_recovered") == {
+        "oncall1@provider.example",
+        "hanako@a.example",
+    }
+
+
+def test_without_on_call_the_soc_mailbox_is_told(db: Database, settings: Settings) -> None:
+    tenant = tenants.add_tenant(db, "C社").id
+    finding = Finding(
+        tenant_id=tenant,
+        detector="sigma",
+        key="k",
+        title="t",
+        severity=Severity.HIGH,
+        timestamp=NOW,
+        host="PC-1",
+        device_ip="192.168.1.7",
+        evidence={"sigma.level": "critical"},
+    )
+    with unit_of_work(db) as uow:
+        record_findings(uow, [("fp-c", finding)])
+    process_outbox(db, settings, NOW)
+    with read_only(db) as uow:
+        rows = uow.notifications.list(tenant)
+    assert [(r.address, r.recipient) for r in rows] == [("soc@provider.example", "soc")]
