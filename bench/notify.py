@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -66,8 +67,6 @@ def peak_rss_mib() -> float:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -78,7 +77,8 @@ def line(device: str, dst: str, now: datetime, action: str = "accept") -> bytes:
     return (
         f'<189>date={local:%Y-%m-%d} time={local:%H:%M:%S} devname="FGT60F" devid="FGT60FTK0000" tz="+0900" '
         f'logid="0000000013" type="traffic" subtype="forward" level="notice" srcip={device} srcport=50000 '
-        f'dstip={dst} dstport=443 proto=6 action="{action}" policyid=1 service="HTTPS" sentbyte=1200 rcvdbyte=800'
+        f'dstip={dst} dstport=443 proto=6 action="{action}" policyid=1 service="HTTPS" sentbyte=1200 '
+        "rcvdbyte=800"
     ).encode()
 
 
@@ -139,7 +139,7 @@ async def phase(
 def latencies(runtime: Runtime, accepted: dict[str, float], since: datetime, until: datetime) -> list[float]:
     sender = runtime.settings.smtp_from
     with read_only(runtime.db) as uow:
-        rows = [r for r in uow.notifications.list(None, status="sent", limit=1_000_000)]
+        rows = list(uow.notifications.list(None, status="sent", limit=1_000_000))
     out = []
     for row in rows:
         if row.cause_at is None or not (since <= row.cause_at < until):
@@ -160,7 +160,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    assert sink.stdout is not None
+    assert sink.stdout.readline().strip() == "ready"
     settings = Settings(
         data_dir=workdir,
         secret_key="b" * 48,

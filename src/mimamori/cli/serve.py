@@ -52,10 +52,15 @@ def demo(
     if "MIMAMORI_DATA_DIR" not in os.environ:
         extra["data_dir"] = default_data_dir() / "demo"
     current = _settings(host, port, **extra)
+    url = f"http://{current.host}:{current.port}"
+    # Without an SMTP server the demo's notifications are written as .eml files one can open.
+    mail = (
+        {"mail_dir": current.data_dir / "mail"} if not current.smtp_host and current.mail_dir is None else {}
+    )
+    current = current.model_copy(update={"public_url": url, **mail})
     runtime = Runtime(current)
     setup = demo_service.prepare(runtime.db, tenants=tenants, seed=seed)
-    url = f"http://{current.host}:{current.port}"
-    typer.echo(demo_service.banner(setup, url))
+    typer.echo(demo_service.banner(setup, url, mail_dir=current.mail_dir if not current.smtp_host else None))
 
     async def feed() -> None:
         await demo_service.feed(runtime, setup)

@@ -183,7 +183,7 @@ def sensor_notice(
     )
 
 
-def test_notice(*, language: str, brand: str, portal_url: str | None) -> Notice:
+def trial_notice(*, language: str, brand: str, portal_url: str | None) -> Notice:
     """``mimamori notify test``: a harmless message that checks a channel's settings end to end."""
     return Notice(
         kind=NoticeKind.TEST,

@@ -14,13 +14,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
 from mimamori import sim
 from mimamori.domain import Role
 from mimamori.errors import MimamoriError, ValidationError
-from mimamori.services import auth
+from mimamori.services import auth, notify
 from mimamori.services import tenants as tenant_service
 from mimamori.services.runtime import Runtime
 from mimamori.storage import Database
@@ -32,6 +34,7 @@ PROVIDER_EMAIL = "soc@provider.example"
 SOURCE_BASE = "127.0.1."  # FortiGate of simulated tenant i sends from 127.0.1.(i+1)
 SCENARIO_EVERY_MINUTES = 3  # the first round starts at once, so alerts show within a minute
 BENIGN_PER_MINUTE = 120  # per tenant
+ONCALL = timedelta(days=365)  # the demo's provider login is on call for a year
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,18 @@ def prepare(db: Database, *, tenants: int = 3, seed: int = 1) -> DemoSetup:
             token = tenant_service.add_sensor(db, tenant.id, zeek_name, "zeek").token
         login = _tenant_login(sim_tenant.index)
         _ensure_user(db, login, f"{sim_tenant.name} 総務担当", Role.CUSTOMER_ADMIN, tenant.id)
+        if not notify.list_contacts(db, None, tenant.id):
+            notify.add_contact(
+                db, None, tenant.id, {"name": f"{sim_tenant.name} 総務担当", "role": "総務", "email": login}
+            )
         prepared.append(DemoTenant(sim_tenant.index, tenant.id, sim_tenant.name, login, address, token))
+    if not notify.list_shifts(db, None, current_only=True):
+        now = datetime.now(UTC)
+        notify.add_shift(
+            db,
+            None,
+            {"name": "SOC オペレーター", "email": PROVIDER_EMAIL, "starts_at": now, "ends_at": now + ONCALL},
+        )
     return DemoSetup(seed=seed, tenants=tuple(prepared), scenarios=tuple(sim.SCENARIOS))
 
 
@@ -86,8 +100,8 @@ def _ensure_user(db: Database, email: str, name: str, role: Role, tenant_id: str
         auth.create_user(db, email, name, role, DEMO_PASSWORD, tenant_id=tenant_id)
 
 
-def banner(setup: DemoSetup, url: str) -> str:
-    """What the console prints: the URL and the demo logins."""
+def banner(setup: DemoSetup, url: str, *, mail_dir: Path | None = None) -> str:
+    """What the console prints: the URL, the demo logins and where notification mails go."""
     lines = [
         "",
         "=" * 72,
@@ -98,6 +112,7 @@ def banner(setup: DemoSetup, url: str) -> str:
         lines.append(f" customer login       : {t.login}  /  {DEMO_PASSWORD}   ({t.name})")
     lines += [
         f" simulated scenarios  : {', '.join(setup.scenarios)}",
+        *([f" notification mails   : {mail_dir} (.eml files)"] if mail_dir else []),
         " first alerts appear within a minute; press Ctrl+C to stop",
         "=" * 72,
         "",

@@ -19,7 +19,7 @@ from mimamori.errors import NotFoundError, PermissionDeniedError, ValidationErro
 from mimamori.notify.codec import notice_to_dict
 from mimamori.notify.links import AckClaim, read_ack
 from mimamori.notify.message import ChannelName
-from mimamori.notify.notices import test_notice
+from mimamori.notify.notices import trial_notice
 from mimamori.notify.policy import DOCUMENT, NotifyPolicy, policy_from
 from mimamori.services.alerts import visible_tenant
 from mimamori.services.notify_plan import default_policy
@@ -370,7 +370,7 @@ def queue_test(
         address = check_phone(address)
     else:
         address = _url(address, name.value)
-    notice = test_notice(language=language, brand=settings.brand_name, portal_url=settings.public_url)
+    notice = trial_notice(language=language, brand=settings.brand_name, portal_url=settings.public_url)
     now = _now()
     with unit_of_work(db) as uow:
         queued = uow.notifications.add(

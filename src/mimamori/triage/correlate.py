@@ -11,32 +11,14 @@ nothing else is required: phishing mail, PowerShell, beacon and mail burst on on
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from mimamori.domain import Alert
+from mimamori.domain.network import is_lan as _is_lan
 
 WINDOW = timedelta(hours=24)  # an alert this long after the incident's last activity opens a new one
-
-
-# Customer LAN ranges. Not ``ip_address.is_private``: it also covers the documentation ranges, which are
-# where the simulator (and many tests) put the attackers' servers.
-LAN_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
-)
-
-
-@lru_cache(maxsize=65536)
-def _is_lan(value: str) -> bool:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return any(address.version == n.version and address in n for n in LAN_NETWORKS)
 
 
 def device_of(alert: Alert) -> str:
