@@ -8,9 +8,11 @@ views are for provider staff.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from mimamori.config import Settings
 from mimamori.domain import Contact, OnCallShift, User
@@ -51,9 +53,20 @@ def _may_edit(viewer: User | None) -> None:
 
 
 def _url(value: Any, what: str) -> str:
+    """An https URL on the Internet: a customer-supplied webhook must not reach into the provider's own
+    network (loopback, private, link-local addresses or local names are refused)."""
     text = str(value or "").strip()
     if not text.startswith("https://") or len(text) > MAX_URL or any(c.isspace() for c in text):
         raise ValidationError(f"{what}: an https:// URL")
+    host = (urlsplit(text).hostname or "").rstrip(".").lower()
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise ValidationError(f"{what}: the URL must point to a public host")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return text
+    if not address.is_global:
+        raise ValidationError(f"{what}: the URL must point to a public host")
     return text
 
 

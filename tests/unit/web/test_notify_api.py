@@ -188,3 +188,23 @@ def test_soc_console_shows_dead_letters(client: TestClient, world: World) -> Non
     page = client.get("/soc")
     assert "e-mail is not configured" in page.text
     assert "hanako@a.example" in page.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/hook",
+        "https://intranet.local/hook",
+    ],
+)
+def test_customer_webhooks_cannot_point_into_the_providers_network(
+    client: TestClient, world: World, url: str
+) -> None:
+    login(client, "a@a.example")
+    body = {**CONTACT, "channels": ["webhook"], "endpoints": {"webhook": url}}
+    assert client.post(f"/api/v1/tenants/{world.tenant_a}/contacts", json=body).status_code == 422
