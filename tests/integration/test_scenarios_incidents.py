@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mimamori.detection import DETECTORS, DetectorContext, build_engine
+from mimamori.detection.behaviours import BEHAVIOURS
 from mimamori.detection.indicators import load
 from mimamori.domain import RawRecord
 from mimamori.services import Database, incidents, tenants
@@ -140,7 +141,7 @@ def _later_parts() -> list[Any]:
             scenario,
             detector,
             marks=[]
-            if detector in DETECTORS
+            if detector in DETECTORS or detector in BEHAVIOURS
             else pytest.mark.skip(reason=LATER.format(detector=detector, scenario=scenario)),
             id=f"{scenario}-{detector}",
         )

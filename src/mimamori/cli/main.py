@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mimamori import __version__
-from mimamori.cli import alerts, feeds, hunt, incidents, notify, rules, serve, setup, sim
+from mimamori.cli import alerts, behaviours, feeds, hunt, incidents, notify, rules, serve, setup, sim
 from mimamori.errors import (
     AuthError,
     ConfigError,
@@ -34,6 +34,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(rules.app, name="rules")
 app.add_typer(feeds.app, name="feeds")
+app.add_typer(behaviours.app, name="behaviours")
 app.add_typer(notify.contacts_app, name="contacts")
 app.add_typer(notify.oncall_app, name="oncall")
 app.add_typer(notify.notify_app, name="notify")

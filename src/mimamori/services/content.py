@@ -9,9 +9,10 @@ from pathlib import Path
 
 from mimamori.config import Settings
 from mimamori.detection import DetectorContext
+from mimamori.detection.behaviours import BehaviourPolicy
 from mimamori.detection.indicators import load as load_indicators
+from mimamori.services import behaviours, rules
 from mimamori.services import indicators as indicator_store
-from mimamori.services import rules
 from mimamori.storage import Database
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,13 @@ def detector_context(
         if len(errors) > 20:
             log.warning("indicator file: %d more errors", len(errors) - 20)
         log.info("loaded %d indicators from %s", len(indicators), settings.indicators_path)
+    behaviour = behaviours.load_policy(db) if db is not None else BehaviourPolicy()
     if not sigma:
-        return DetectorContext(indicators=indicators)
+        return DetectorContext(indicators=indicators, behaviour_policy=behaviour)
     policy = rules.load_policy(settings, db) if db is not None else rules.provider_policy(settings)
-    return DetectorContext(indicators=indicators, sigma=rules.load_content(settings), sigma_policy=policy)
+    return DetectorContext(
+        indicators=indicators,
+        sigma=rules.load_content(settings),
+        sigma_policy=policy,
+        behaviour_policy=behaviour,
+    )

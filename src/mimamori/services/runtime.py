@@ -24,7 +24,7 @@ from mimamori.ingest.stats import ReceiverStats
 from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
-from mimamori.services import content, feeds, indicators, rules, tenants
+from mimamori.services import behaviours, content, feeds, indicators, rules, tenants
 from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 ROUTE_REFRESH_SECONDS = 5.0  # new sensors are picked up by the receivers within this time
 FEED_CHECK_SECONDS = 60.0  # how often due feeds are looked for (each feed has its own refresh period)
 STATS_FLUSH_SECONDS = 5.0  # receiver counters are written to the database this often
+STATE_SAVE_SECONDS = 300.0  # the behaviour detectors' state is saved this often (and at shutdown)
 TOKEN_CACHE_SECONDS = 30.0  # a revoked sensor token stops working within this time
 
 
@@ -122,6 +123,11 @@ class Runtime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
+        restored = await asyncio.to_thread(
+            behaviours.load_state, self.pipeline.engine.detectors, self.settings
+        )
+        if restored:
+            log.info("behaviour detectors continue from their saved state (%d)", restored)
         await self.bus.start()
         self.refresh_routes()
         self.syslog_ports = await self.syslog.start()
@@ -151,6 +157,7 @@ class Runtime:
                 await task
         self.flush_stats()
         await asyncio.to_thread(self.pipeline.flush)
+        await asyncio.to_thread(self._save_state)
         await self.bus.close()
         self.started = False
 
@@ -175,14 +182,25 @@ class Runtime:
                 self.notifier.wake()  # new alerts: route and send now, not at the next poll
 
     async def _housekeeping(self) -> None:
+        saved = time.monotonic()
         while True:
             await asyncio.sleep(min(ROUTE_REFRESH_SECONDS, STATS_FLUSH_SECONDS))
             try:
                 await asyncio.to_thread(self.refresh_routes)
                 await asyncio.to_thread(self.flush_stats)
                 await asyncio.to_thread(rules.refresh, self.pipeline.engine.detectors, self.settings, self.db)
+                await asyncio.to_thread(behaviours.refresh, self.pipeline.engine.detectors, self.db)
+                if time.monotonic() - saved >= STATE_SAVE_SECONDS:
+                    saved = time.monotonic()
+                    await asyncio.to_thread(self._save_state)
             except Exception:
                 log.exception("housekeeping failed")
+
+    def _save_state(self) -> None:
+        try:
+            behaviours.save_state(self.pipeline.engine.detectors, self.settings)
+        except OSError:
+            log.exception("could not save the behaviour detectors' state")
 
     async def _feeds(self) -> None:
         """Refresh due threat-intelligence feeds (each its own period) and prune expired data, off the
