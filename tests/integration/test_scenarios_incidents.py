@@ -33,6 +33,9 @@ EXPECTED = {
     "freeware-malware": ("high", "c2"),
     "c2-allowed": ("high", "c2"),
 }
+# Findings about a device's state rather than an attack (an XP PC is end-of-life in every third simulated
+# tenant, scenario or not): they open incidents of their own and are left out of the scenario counts.
+POSTURE = frozenset({"eol_os", "no_antivirus"})
 LATER = (
     "detector {detector!r} comes with the behaviour-detector issue; this part of {scenario} is not seen yet"
 )
@@ -94,10 +97,18 @@ def _tenant_of(outcome: Outcome, scenario: str) -> str:
     return outcome.tenant_ids[index]
 
 
+def _posture(incident: dict[str, Any]) -> bool:
+    return {a["detector"] for a in incident["timeline"]} <= POSTURE
+
+
+def _attacks(outcome: Outcome, tenant_id: str) -> list[dict[str, Any]]:
+    return [i for i in outcome.incidents[tenant_id] if not _posture(i)]
+
+
 @pytest.mark.parametrize("scenario", list(EXPECTED))
 def test_scenario_is_one_incident_with_severity_guidance_and_damage(outcome: Outcome, scenario: str) -> None:
     tenant_id = _tenant_of(outcome, scenario)
-    found = outcome.incidents[tenant_id]
+    found = _attacks(outcome, tenant_id)
     assert len(found) == 1, [(i["host"], i["title"]) for i in found]
     (incident,) = found
     severity, entry = EXPECTED[scenario]
@@ -114,7 +125,9 @@ def test_scenario_is_one_incident_with_severity_guidance_and_damage(outcome: Out
     assert incident["device"] == truths[0].host_ip
     assert incident["host"] in {truths[0].host, truths[0].host_ip}
     # every alert of the tenant is in the incident: nothing of the scenario is left outside
-    assert sorted(incident["alerts"]) == sorted(a["id"] for a in outcome.alerts_by_tenant[tenant_id])
+    # (the attacked device's own state, e.g. end-of-life for the XP PC, joins the same incident)
+    attack_alerts = {a["id"] for a in outcome.alerts_by_tenant[tenant_id] if a["detector"] not in POSTURE}
+    assert attack_alerts <= set(incident["alerts"])
     keys = {a["key"] for a in incident["timeline"]}
     for truth in truths:
         assert any(truth.indicator is not None and k.endswith(truth.indicator) for k in keys), truth
@@ -124,7 +137,11 @@ def test_benign_traffic_opens_no_incident(outcome: Outcome) -> None:
     used = {t.tenant_index for t in outcome.truth}
     benign = [t for i, t in enumerate(outcome.tenant_ids) if i not in used]
     assert benign
-    assert all(outcome.incidents[t] == [] for t in benign)
+    assert all(_attacks(outcome, t) == [] for t in benign)
+    for tenant_id in benign:  # what is there is the state of a device: the old XP PC
+        for incident in outcome.incidents[tenant_id]:
+            assert incident["host"] == "PC-SEIZOU-XP"
+            assert incident["guidance"]["en"]["entry"] == "eol-os"
 
 
 def _later_parts() -> list[Any]:
@@ -152,5 +169,5 @@ def _later_parts() -> list[Any]:
 @pytest.mark.parametrize(("scenario", "detector"), _later_parts())
 def test_later_detectors_join_the_same_incident(outcome: Outcome, scenario: str, detector: str) -> None:
     tenant_id = _tenant_of(outcome, scenario)
-    (incident,) = outcome.incidents[tenant_id]
+    (incident,) = _attacks(outcome, tenant_id)
     assert detector in {a["detector"] for a in incident["timeline"]}

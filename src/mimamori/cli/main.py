@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mimamori import __version__
-from mimamori.cli import alerts, behaviours, feeds, hunt, incidents, notify, rules, serve, setup, sim
+from mimamori.cli import alerts, assets, behaviours, feeds, hunt, incidents, notify, rules, serve, setup, sim
 from mimamori.errors import (
     AuthError,
     ConfigError,
@@ -38,6 +38,7 @@ app.add_typer(behaviours.app, name="behaviours")
 app.add_typer(notify.contacts_app, name="contacts")
 app.add_typer(notify.oncall_app, name="oncall")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(assets.app, name="assets")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("sim")(sim.sim)

@@ -16,8 +16,10 @@ from mimamori.detection import DetectionEngine
 from mimamori.detection.hostnames import HostNames
 from mimamori.domain import Event, QuarantinedRecord, RawRecord
 from mimamori.errors import ParseError
+from mimamori.inventory import DeviceRecorder
 from mimamori.parsers import PARSERS
 from mimamori.services import indicators
+from mimamori.services import inventory as device_inventory
 from mimamori.services.triage import record_findings
 from mimamori.storage import Counters, Database, Repositories, unit_of_work
 from mimamori.triage import fingerprinted
@@ -69,6 +71,7 @@ class Pipeline:
         self.engine = engine
         self.max_record = max_record
         self.hostnames = HostNames()
+        self.devices = DeviceRecorder()  # the device inventory, written every 30 s (see flush())
 
     def parse(
         self, records: Sequence[RawRecord]
@@ -129,6 +132,7 @@ class Pipeline:
         """Write the sightings and observed values still held (end of an import, shutdown)."""
         with unit_of_work(self.db) as uow:
             indicators.record(uow, self.engine, force=True)
+            device_inventory.record_devices(uow, (), self.devices, force=True)
 
     def process(
         self, records: Sequence[RawRecord], *, on_commit: Callable[[Repositories], None] | None = None
@@ -163,6 +167,7 @@ class Pipeline:
             # Sightings and observed values (for retro-hunting) the indicator detector collected;
             # written when due (aggregates: every 30 s), see flush().
             indicators.record(uow, self.engine)
+            device_inventory.record_devices(uow, events, self.devices)  # the inventory, aggregated
             if bad:
                 uow.quarantine.add_many(bad)
             if tallies:

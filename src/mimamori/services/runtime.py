@@ -24,7 +24,7 @@ from mimamori.ingest.stats import ReceiverStats
 from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
-from mimamori.services import behaviours, content, feeds, indicators, rules, tenants
+from mimamori.services import behaviours, content, feeds, indicators, inventory, rules, tenants
 from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
@@ -62,6 +62,7 @@ class Runtime:
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         content.ensure_content(settings)
+        inventory.load_oui(settings.data_dir)  # a vendor table refreshed by `assets update-oui` wins
         self.db = db or open_database(settings)
         self.bus = EmbeddedBus(settings.spool_dir, max_batches=settings.queue_batches)
         self.stats = ReceiverStats()

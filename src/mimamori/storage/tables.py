@@ -197,7 +197,20 @@ assets = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=True),
     sa.Column("last_seen", UTCDateTime, nullable=True),
     sa.Column("approved", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.UniqueConstraint("tenant_id", "ip"),
+    # Inventory (migration 0008): the device's identity ("mac:..", else "ip:..", else "name:.."), what it is
+    # and the evidence for its OS; who approved it. See mimamori.inventory and docs/inventory.md.
+    sa.Column("device_key", sa.String(160), nullable=True),
+    sa.Column("vendor", sa.String(128), nullable=True),
+    sa.Column("private_mac", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("os_family", sa.String(64), nullable=True),
+    sa.Column("os_version", sa.String(64), nullable=True),
+    sa.Column("os_evidence", JSONValue, nullable=True),  # {"source", "detail", "confidence"}
+    sa.Column("os_confidence", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("names", JSONValue, nullable=True),  # other host names seen (bounded)
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("approved_by", sa.String(320), nullable=True),
+    sa.UniqueConstraint("tenant_id", "device_key"),
+    sa.Index(None, "tenant_id", "ip"),
 )
 
 quarantine = sa.Table(

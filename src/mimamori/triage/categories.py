@@ -37,6 +37,7 @@ DETECTOR_CATEGORIES: dict[str, str] = {
     "beacon": "beaconing",
     "new_device": "new-device",
     "eol_os": "eol-os",
+    "no_antivirus": "eol-os",  # an unprotected device: the same advice as an unsupported one
     "smtp_burst": "mail-burst",
     "mail_burst": "mail-burst",
     "scan": "scan",

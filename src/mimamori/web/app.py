@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from mimamori import __version__
+from mimamori.api.assets import router as assets_router
 from mimamori.api.incidents import router as incidents_router
 from mimamori.api.notify import router as notify_router
 from mimamori.api.routes import router as api_router
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(incidents_router)
     app.include_router(notify_router)
+    app.include_router(assets_router)
     app.include_router(pages_router)
     app.include_router(notify_pages_router)
     static = Path(__file__).parent / "static"

@@ -12,13 +12,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
+from mimamori.detection.behaviours.eol_os import EolOsBehaviour
+from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
+from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
 from mimamori.domain import Event, Finding
 
 log = logging.getLogger(__name__)
 
 BehaviourFactory = Callable[[BehaviourPolicy], Behaviour]
 
-BEHAVIOURS: dict[str, BehaviourFactory] = {}
+BEHAVIOURS: dict[str, BehaviourFactory] = {
+    NewDeviceBehaviour.name: NewDeviceBehaviour,
+    EolOsBehaviour.name: EolOsBehaviour,
+    NoAntivirusBehaviour.name: NoAntivirusBehaviour,
+}
 
 SNAPSHOT_VERSION = 1
 
