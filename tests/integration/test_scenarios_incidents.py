@@ -29,20 +29,29 @@ EXPECTED = {
     "xp-malware": ("high", "c2"),
     "byod-iphone": ("high", "c2"),
     "emotet-hotel-wifi": ("high", "c2"),
-    "supply-chain-phish": ("medium", "malicious-site"),  # only the phishing link lookup (NXDOMAIN) is seen
+    # the phishing link lookup (NXDOMAIN); with FortiGate logs also the blocked attachment (antivirus)
+    "supply-chain-phish": ("medium", "malicious-site|malware"),
     "freeware-malware": ("high", "c2"),
     "c2-allowed": ("high", "c2"),
 }
 # Findings about a device's state rather than an attack (an XP PC is end-of-life in every third simulated
 # tenant, scenario or not): they open incidents of their own and are left out of the scenario counts.
 POSTURE = frozenset({"eol_os", "no_antivirus"})
+# The UTM's everyday verdicts in the benign traffic (a blocked virus download, an IPS drop) are real, low
+# alerts: the defence worked. They are background here, like posture findings.
+VERDICTS = frozenset({"utm_virus", "ids_alert"})
 LATER = (
     "detector {detector!r} comes with the behaviour-detector issue; this part of {scenario} is not seen yet"
 )
 
 
+# What a format cannot show: the simulated Zeek sensor sits on the LAN and sees no antivirus verdicts.
+NOT_IN_FORMAT = {("zeek", "utm_virus")}
+
+
 @dataclass
 class Outcome:
+    fmt: str
     truth: list[GroundTruth]
     tenant_ids: list[str]
     incidents: dict[str, list[dict[str, Any]]]  # by tenant id
@@ -79,6 +88,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     for start in range(0, len(raws), 1000):
         pipeline.process(raws[start : start + 1000])
     yield Outcome(
+        fmt=request.param,
         truth=run.truth,
         tenant_ids=tenant_ids,
         incidents={t: incidents.list_incidents(db, None, t) for t in tenant_ids},
@@ -97,8 +107,12 @@ def _tenant_of(outcome: Outcome, scenario: str) -> str:
     return outcome.tenant_ids[index]
 
 
+def _background_alert(alert: dict[str, Any]) -> bool:
+    return alert["detector"] in POSTURE or (alert["detector"] in VERDICTS and alert["severity"] == "low")
+
+
 def _posture(incident: dict[str, Any]) -> bool:
-    return {a["detector"] for a in incident["timeline"]} <= POSTURE
+    return all(_background_alert(a) for a in incident["timeline"])
 
 
 def _attacks(outcome: Outcome, tenant_id: str) -> list[dict[str, Any]]:
@@ -113,7 +127,8 @@ def test_scenario_is_one_incident_with_severity_guidance_and_damage(outcome: Out
     (incident,) = found
     severity, entry = EXPECTED[scenario]
     assert incident["severity"] == severity
-    assert incident["guidance"]["ja"]["entry"] == incident["guidance"]["en"]["entry"] == entry
+    assert incident["guidance"]["ja"]["entry"] == incident["guidance"]["en"]["entry"]
+    assert incident["guidance"]["en"]["entry"] in entry.split("|")
     for language in ("ja", "en"):
         text = incident["guidance"][language]
         assert text["what"]
@@ -126,7 +141,7 @@ def test_scenario_is_one_incident_with_severity_guidance_and_damage(outcome: Out
     assert incident["host"] in {truths[0].host, truths[0].host_ip}
     # every alert of the tenant is in the incident: nothing of the scenario is left outside
     # (the attacked device's own state, e.g. end-of-life for the XP PC, joins the same incident)
-    attack_alerts = {a["id"] for a in outcome.alerts_by_tenant[tenant_id] if a["detector"] not in POSTURE}
+    attack_alerts = {a["id"] for a in outcome.alerts_by_tenant[tenant_id] if not _background_alert(a)}
     assert attack_alerts <= set(incident["alerts"])
     keys = {a["key"] for a in incident["timeline"]}
     for truth in truths:
@@ -138,10 +153,11 @@ def test_benign_traffic_opens_no_incident(outcome: Outcome) -> None:
     benign = [t for i, t in enumerate(outcome.tenant_ids) if i not in used]
     assert benign
     assert all(_attacks(outcome, t) == [] for t in benign)
-    for tenant_id in benign:  # what is there is the state of a device: the old XP PC
+    for tenant_id in benign:  # what is there: the old XP PC's state, and the UTM's blocked verdicts (low)
         for incident in outcome.incidents[tenant_id]:
-            assert incident["host"] == "PC-SEIZOU-XP"
-            assert incident["guidance"]["en"]["entry"] == "eol-os"
+            if incident["severity"] != "low":
+                assert incident["host"] == "PC-SEIZOU-XP"
+                assert incident["guidance"]["en"]["entry"] == "eol-os"
 
 
 def _later_parts() -> list[Any]:
@@ -168,6 +184,8 @@ def _later_parts() -> list[Any]:
 
 @pytest.mark.parametrize(("scenario", "detector"), _later_parts())
 def test_later_detectors_join_the_same_incident(outcome: Outcome, scenario: str, detector: str) -> None:
+    if (outcome.fmt, detector) in NOT_IN_FORMAT:
+        pytest.skip(f"{outcome.fmt} logs do not carry what {detector} looks at")
     tenant_id = _tenant_of(outcome, scenario)
     (incident,) = _attacks(outcome, tenant_id)
     assert detector in {a["detector"] for a in incident["timeline"]}

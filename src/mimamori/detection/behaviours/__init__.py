@@ -12,9 +12,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
+from mimamori.detection.behaviours.dns_anomaly import DnsAnomaly
 from mimamori.detection.behaviours.eol_os import EolOsBehaviour
+from mimamori.detection.behaviours.large_transfer import LargeTransfer
 from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
 from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
+from mimamori.detection.behaviours.risky_download import RiskyDownload
+from mimamori.detection.behaviours.utm_verdict import UtmVerdict
 from mimamori.domain import Event, Finding
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,10 @@ BEHAVIOURS: dict[str, BehaviourFactory] = {
     NewDeviceBehaviour.name: NewDeviceBehaviour,
     EolOsBehaviour.name: EolOsBehaviour,
     NoAntivirusBehaviour.name: NoAntivirusBehaviour,
+    DnsAnomaly.name: DnsAnomaly,
+    LargeTransfer.name: LargeTransfer,
+    RiskyDownload.name: RiskyDownload,
+    UtmVerdict.name: UtmVerdict,  # also emits "ids_alert" findings
 }
 
 SNAPSHOT_VERSION = 1

@@ -1,0 +1,348 @@
+"""DNS anomalies of one LAN host: algorithmically generated names, NXDOMAIN bursts and DNS tunnelling.
+
+* ``dga``: malware that finds its C2 through a domain generation algorithm looks up many random-looking
+  names (Simda: ``qekynuq.com``, ``vopyret.com`` ...). One odd name proves nothing; many distinct
+  registered domains that all look random, from one host within ``WINDOW``, do — at least half of them not
+  resolving (a DGA mostly hits unregistered names), or twice as many when they resolve (ad networks).
+  "Random-looking" is a cheap character test of the registered domain's own label: the mean cost of its
+  letter bigrams under a small English + romanised-Japanese table (``_dns_bigrams``) and its character
+  entropy. CDN and anti-virus lookup domains, whose labels are hashes by design, are never scored.
+* ``nxdomain``: many distinct names that do not exist (a DGA probing, or a worm guessing hosts).
+* ``tunnel``: data carried in query names — many queries to one registered domain with long, encoded
+  subdomains, or a very large number of distinct subdomains of one domain (counted approximately with a
+  256-bit linear-counting sketch, so the state stays a few integers per domain).
+
+Per-tenant settings (``BehaviourPolicy``) override every threshold by its lower-case name
+(``dga_min_names``, ``nx_min_names``, ``tunnel_min_queries``...) and take two lists: ``allow_domains``
+(registered domains never judged) and ``ignore_hosts`` (a LAN resolver that forwards every client's
+queries, which would otherwise sum them all).
+
+Windows are tumbling, measured on the events' own timestamps from the host's first query; each kind fires
+once per host (per domain for ``tunnel``) and is then quiet for ``COOLDOWN``.
+
+Memory at the limits: ``MAX_HOSTS`` hosts x (``MAX_DOMAINS`` domains x ~150 B + sets of at most
+``DGA_MIN_NAMES + NX_MIN_NAMES`` names x ~80 B) ~ 1,000 x 8 KB = about 8 MB per tenant.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from mimamori.detection.behaviours._dns_bigrams import ALPHABET, COSTS
+from mimamori.detection.behaviours._flows import address
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
+from mimamori.domain import Event, Finding, Severity
+from mimamori.domain.network import is_lan
+
+NAME = "dns_anomaly"
+
+WINDOW = 600.0  # seconds: the tumbling window in which a host's names are counted
+COOLDOWN = 6 * 3600.0  # seconds: quiet time after a finding, per host and kind (and domain for tunnels)
+DGA_MIN_NAMES = 8  # distinct random-looking registered domains from one host per window, half not resolving
+DGA_RESOLVED_FACTOR = 2  # ... or this many times as many when they resolve (ad and tracking domains)
+DGA_SCORE = 6.0  # bits per bigram: mean -log2 P(next letter) above which a label looks random
+DGA_MIN_ENTROPY = 2.2  # bits per character: below it the label is too repetitive to be random
+DGA_MIN_LETTERS = 6  # letters in the label: shorter labels are not judged
+NX_MIN_NAMES = 20  # distinct non-existent names (NXDOMAIN) from one host per window
+TUNNEL_MIN_QUERIES = 30  # queries with an encoded-looking subdomain to one registered domain per window
+TUNNEL_SUBDOMAIN_LEN = 40  # characters: a subdomain part at least this long looks encoded
+TUNNEL_LABEL_LEN = 24  # characters: ... or one label this long with high entropy
+TUNNEL_LABEL_ENTROPY = 3.5  # bits per character of that label
+TUNNEL_DISTINCT = 300  # distinct subdomains of one registered domain from one host per window
+MAX_TENANTS = 10_000  # tenants tracked (LRU)
+MAX_HOSTS = 1_000  # LAN hosts per tenant (LRU)
+MAX_DOMAINS = 32  # registered domains with subdomain traffic tracked per host (LRU)
+MAX_NAME = 253  # characters of a DNS name; longer values are cut
+
+# Registered domains whose labels are hashes or encoded data by design (CDNs, cloud front ends, anti-virus
+# and anti-spam reputation lookups over DNS, reverse lookups): never scored as DGA or tunnelling.
+# fmt: off
+ALLOWED_DOMAINS = frozenset((
+    "cloudfront.net", "akamaiedge.net", "akamai.net", "akamaihd.net", "akadns.net", "edgekey.net",
+    "edgesuite.net", "amazonaws.com", "azureedge.net", "azurefd.net", "trafficmanager.net", "cloudapp.net",
+    "windows.net", "msedge.net", "office.net", "googleusercontent.com", "googlevideo.com", "1e100.net",
+    "gvt1.com", "gvt2.com", "fastly.net", "fastlylb.net", "rackcdn.com", "cloudflare.net", "cdn77.org",
+    "sophosxl.net", "e5.sk", "mcafee.com", "trendmicro.com", "mwbsys.com", "spamhaus.org", "spamcop.net",
+    "sorbs.net", "barracudacentral.org", "surbl.org", "uribl.com", "dnswl.org", "senderbase.org",
+    "in-addr.arpa", "ip6.arpa",
+))
+# fmt: on
+# Second-level suffixes under which the registered domain has three labels (yamada.co.jp).
+# fmt: off
+SECOND_LEVEL = frozenset((
+    "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "ad.jp", "ed.jp", "gr.jp", "lg.jp", "com.au", "net.au",
+    "org.au", "edu.au", "gov.au", "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "com.cn", "net.cn",
+    "org.cn", "com.tw", "org.tw", "co.kr", "or.kr", "com.hk", "com.sg", "co.nz", "co.in", "com.br", "co.za",
+    "com.mx", "co.th",
+))
+# fmt: on
+LOCAL_SUFFIXES = (".local", ".lan", ".home", ".internal", ".localdomain", ".arpa", ".corp", ".intra")
+
+_FULL = (1 << 256) - 1
+_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+_TAGS = {
+    "dga": ("attack.command-and-control", "attack.t1568.002"),
+    "nxdomain": ("attack.command-and-control", "attack.t1568"),
+    "tunnel": ("attack.command-and-control", "attack.exfiltration", "attack.t1071.004", "attack.t1048.003"),
+}
+
+
+def registered_domain(name: str) -> str:
+    """The last two labels, three under a known second-level suffix (``a.yamada.co.jp``: ``yamada.co.jp``)."""
+    labels = name.split(".")
+    if len(labels) >= 3 and f"{labels[-2]}.{labels[-1]}" in SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def bigram_cost(label: str) -> float:
+    """Mean -log2 P(next letter | letter) of ``label``'s letters, with start and end marks (bits)."""
+    previous = 0
+    total = 0
+    steps = 0
+    for char in label:
+        index = _INDEX.get(char)
+        if index is None or index == 0:
+            continue
+        total += COSTS[previous * 27 + index]
+        previous = index
+        steps += 1
+    total += COSTS[previous * 27]
+    return total / (steps + 1)
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of ``text``'s characters, in bits per character (0 for an empty text)."""
+    if not text:
+        return 0.0
+    counts: dict[str, int] = {}
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in counts.values())
+
+
+@lru_cache(maxsize=8192)  # labels repeat: most lookups are of a few hundred domains (~1 MB at the limit)
+def looks_generated(label: str, min_score: float = DGA_SCORE) -> bool:
+    """Whether a registered domain's label looks algorithmically generated (cheap, no model)."""
+    letters = sum(1 for c in label if "a" <= c <= "z")
+    if letters < DGA_MIN_LETTERS:
+        return False
+    return bigram_cost(label) >= min_score and entropy(label) >= DGA_MIN_ENTROPY
+
+
+def looks_encoded(subdomain: str) -> bool:
+    """Whether a subdomain part looks like data (long, or one long high-entropy label)."""
+    if len(subdomain) >= TUNNEL_SUBDOMAIN_LEN:
+        return True
+    longest = max(subdomain.split("."), key=len)
+    return len(longest) >= TUNNEL_LABEL_LEN and entropy(longest) >= TUNNEL_LABEL_ENTROPY
+
+
+def _failed(fields: Mapping[str, Any]) -> bool:
+    """Whether a lookup did not resolve: an error code, or no response and no answer at all."""
+    rcode = fields.get("dns.response_code")
+    if isinstance(rcode, str):
+        return rcode != "NOERROR"
+    return "dns.resolved_ip" not in fields and "dns.answers" not in fields
+
+
+def _distinct(bitmap: int) -> int:
+    """Linear-counting estimate of the distinct values hashed into a 256-bit ``bitmap``."""
+    empty = 256 - bitmap.bit_count()
+    if empty == 0:
+        return 256 * 6  # saturated: far above any threshold
+    return round(-256 * math.log(empty / 256))
+
+
+class _Host:
+    """One LAN host's counters in the current window."""
+
+    __slots__ = ("dga", "dga_failed", "domains", "fired", "nx", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.dga: set[str] = set()
+        self.dga_failed = 0  # how many of ``dga`` did not resolve
+        self.nx: set[str] = set()
+        self.domains: BoundedMap[str, list[int]] = BoundedMap(MAX_DOMAINS)  # [encoded queries, bitmap]
+        self.fired: dict[str, float] = {}  # kind or "tunnel:<domain>" → time of the last finding
+
+    def reset(self, start: float) -> None:
+        self.start = start
+        self.dga.clear()
+        self.dga_failed = 0
+        self.nx.clear()
+        self.domains = BoundedMap(MAX_DOMAINS)
+
+
+class DnsAnomaly:
+    """The ``dns_anomaly`` behaviour: DGA lookups, NXDOMAIN bursts and DNS tunnelling per LAN host."""
+
+    name = NAME
+
+    def __init__(self, policy: BehaviourPolicy | None = None) -> None:
+        self.policy = policy or BehaviourPolicy()
+        self._tenants: BoundedMap[str, BoundedMap[str, _Host]] = BoundedMap(MAX_TENANTS)
+
+    def accepts(self, event: Event) -> bool:
+        return "dns.question.name" in event.fields
+
+    def _value(self, tenant: str, threshold: str, default: Any) -> Any:
+        return self.policy.value(tenant, NAME, threshold, default)
+
+    def observe(self, event: Event) -> Iterable[Finding]:
+        name = event.fields.get("dns.question.name")
+        # The client: Suricata logs answers as records of their own, sent by the resolver.
+        answer = event.fields.get("dns.type") == "answer"
+        source = address(event.fields, "destination.ip" if answer else "source.ip")
+        if not isinstance(name, str) or source is None or not is_lan(source):
+            return ()
+        name = name[:MAX_NAME].lower().rstrip(".")
+        if "." not in name or name.endswith(LOCAL_SUFFIXES):
+            return ()
+        domain = registered_domain(name)
+        tenant = event.tenant_id
+        if domain in ALLOWED_DOMAINS or domain in self._value(tenant, "allow_domains", []):
+            return ()
+        if source in self._value(tenant, "ignore_hosts", []):  # the LAN's own resolver forwarding for all
+            return ()
+        now = epoch(event.timestamp)
+        hosts = self._tenants.setdefault(tenant, lambda: BoundedMap(MAX_HOSTS))
+        host = hosts.setdefault(source, lambda: _Host(now))
+        if now - host.start >= WINDOW or now < host.start - WINDOW:
+            host.reset(now)
+        found: list[Finding] = []
+        label = domain.split(".", 1)[0]
+        if domain not in host.dga and looks_generated(label, self._value(tenant, "dga_score", DGA_SCORE)):
+            host.dga.add(domain)
+            host.dga_failed += _failed(event.fields)
+            need, seen = self._value(tenant, "dga_min_names", DGA_MIN_NAMES), len(host.dga)
+            if (seen >= need and 2 * host.dga_failed >= seen) or seen >= DGA_RESOLVED_FACTOR * need:
+                found += self._fire(
+                    event, host, kind="dga", now=now, source=source, domain=domain, count=seen
+                )
+                host.dga.clear()
+                host.dga_failed = 0
+        if event.fields.get("dns.response_code") == "NXDOMAIN" and name not in host.nx:
+            host.nx.add(name)
+            if len(host.nx) >= self._value(tenant, "nx_min_names", NX_MIN_NAMES):
+                found += self._fire(
+                    event, host, kind="nxdomain", now=now, source=source, domain=domain, count=len(host.nx)
+                )
+                host.nx.clear()
+        subdomain = name[: -len(domain) - 1] if len(name) > len(domain) else ""
+        if subdomain and subdomain != "www":
+            found += self._tunnel(event, host, now=now, source=source, domain=domain, subdomain=subdomain)
+        return found
+
+    def _tunnel(
+        self, event: Event, host: _Host, *, now: float, source: str, domain: str, subdomain: str
+    ) -> list[Finding]:
+        state = host.domains.setdefault(domain, lambda: [0, 0])
+        if looks_encoded(subdomain):
+            state[0] += 1
+        state[1] |= 1 << (zlib.crc32(subdomain.encode("utf-8", "replace")) & 255)
+        tenant = event.tenant_id
+        distinct = _distinct(state[1])
+        if state[0] < self._value(tenant, "tunnel_min_queries", TUNNEL_MIN_QUERIES) and distinct < (
+            self._value(tenant, "tunnel_distinct", TUNNEL_DISTINCT)
+        ):
+            return []
+        host.domains.pop(domain)
+        return self._fire(
+            event,
+            host,
+            kind="tunnel",
+            now=now,
+            source=source,
+            domain=domain,
+            count=max(state[0], distinct),
+            example=subdomain,
+        )
+
+    def _fire(
+        self,
+        event: Event,
+        host: _Host,
+        *,
+        kind: str,
+        now: float,
+        source: str,
+        domain: str,
+        count: int,
+        example: str = "",
+    ) -> list[Finding]:
+        episode = f"tunnel:{domain}" if kind == "tunnel" else kind
+        last = host.fired.get(episode)
+        if last is not None and abs(now - last) < COOLDOWN:
+            return []
+        if len(host.fired) >= 8:  # bounded: forget the oldest episode
+            host.fired.pop(min(host.fired, key=host.fired.__getitem__))
+        host.fired[episode] = now
+        titles = {
+            "dga": "自動生成されたようなドメイン名の大量問い合わせ / Lookups of generated domain names (DGA)",
+            "nxdomain": "存在しないドメインへの大量問い合わせ / Burst of lookups for non-existent domains",
+            "tunnel": f"DNSトンネリングの疑い ({domain}) / Possible DNS tunnelling to {domain}",
+        }
+        evidence: dict[str, Any] = {
+            "kind": kind,
+            "count": count,
+            "window_seconds": int(WINDOW),
+            "example": (example + "." + domain if example else domain)[:MAX_NAME],
+        }
+        return [
+            finding(
+                NAME,
+                event,
+                key=episode,
+                title=titles[kind],
+                severity=Severity.MEDIUM if kind == "nxdomain" else Severity.HIGH,
+                tags=_TAGS[kind],
+                evidence=evidence,
+                source_ip=source,
+                description=f"{count} {kind} lookups from {source} within {int(WINDOW)} s",
+            )
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        tenants: dict[str, Any] = {}
+        for tenant, hosts in self._tenants.items():
+            tenants[tenant] = {
+                ip: {
+                    "start": h.start,
+                    "dga": sorted(h.dga),
+                    "dga_failed": h.dga_failed,
+                    "nx": sorted(h.nx),
+                    "domains": {d: list(v) for d, v in h.domains.items()},
+                    "fired": dict(h.fired),
+                }
+                for ip, h in hosts.items()
+            }
+        return {"version": 1, "tenants": tenants}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self._tenants = BoundedMap(MAX_TENANTS)
+        try:
+            if state.get("version") != 1:
+                return
+            for tenant, hosts in dict(state["tenants"]).items():
+                table: BoundedMap[str, _Host] = self._tenants.setdefault(
+                    str(tenant), lambda: BoundedMap(MAX_HOSTS)
+                )
+                for ip, saved in dict(hosts).items():
+                    host = _Host(float(saved["start"]))
+                    host.dga = {str(d) for d in list(saved["dga"])[: DGA_RESOLVED_FACTOR * DGA_MIN_NAMES]}
+                    host.dga_failed = min(int(saved["dga_failed"]), len(host.dga))
+                    host.nx = {str(n) for n in list(saved["nx"])[:NX_MIN_NAMES]}
+                    for domain, (encoded, bitmap) in list(dict(saved["domains"]).items())[-MAX_DOMAINS:]:
+                        counters = [int(encoded), int(bitmap) & _FULL]
+                        host.domains.setdefault(str(domain), lambda c=counters: c)
+                    host.fired = {str(k): float(v) for k, v in list(dict(saved["fired"]).items())[-8:]}
+                    table.setdefault(str(ip), lambda h=host: h)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._tenants = BoundedMap(MAX_TENANTS)

@@ -1,0 +1,199 @@
+"""Large outbound transfer compared with the host's own baseline (possible exfiltration).
+
+Bytes a LAN host sends to the Internet (FortiGate traffic ``sentbyte`` and Zeek conn ``orig_bytes``, both
+normalised to ``source.bytes`` with the LAN host as ``source.ip``) are summed per clock hour. Each closed
+hour in which the host sent anything updates an exponentially weighted mean and variance of the host's
+hourly volume (idle hours are not counted: a PC's nights would drag the mean to zero). After
+``LEARN_HOURS`` active hours, an hour whose running total passes
+``max(FLOOR_BYTES, mean + K_SIGMA * sigma, RATIO * mean)`` raises one finding (then ``COOLDOWN``).
+
+Backups to cloud storage are common and legitimate: when most of the hour's bytes go to a destination the
+host has used in at least ``REGULAR_HOURS`` earlier hours, the finding is ranked down to low. A flagged hour
+still feeds the baseline, so a new recurring job (a nightly backup) is medium on its first night, low once
+its destination is regular, and silent once the baseline has grown to it.
+
+Memory at the limits: ``MAX_HOSTS`` hosts x (``MAX_DESTINATIONS`` + ``MAX_REGULAR`` entries x ~100 B)
+~ 1,000 x 5 KB = about 5 MB per tenant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mimamori.detection.behaviours._flows import CONNECTION_DATASETS, address
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
+from mimamori.domain import Event, Finding, Severity
+from mimamori.domain.network import is_lan
+
+NAME = "large_transfer"
+
+BUCKET = 3600.0  # seconds: volumes are summed per clock hour
+LEARN_HOURS = 24  # active hours of a host before it can be flagged
+ALPHA = 0.05  # weight of a new hour in the exponentially weighted mean and variance (~20-hour memory)
+K_SIGMA = 4.0  # standard deviations above the mean
+RATIO = 10.0  # ... and at least this many times the mean
+FLOOR_BYTES = 200_000_000  # bytes per hour: never flag less than this (200 MB)
+HIGH_FACTOR = 5.0  # times the threshold: to a new destination this is high, not medium
+REGULAR_HOURS = 3  # earlier hours with traffic to a destination that make it "regular" (backups)
+COOLDOWN = 12 * 3600.0  # seconds: one finding per host per episode
+MAX_TENANTS = 10_000  # tenants tracked (LRU)
+MAX_HOSTS = 1_000  # LAN hosts per tenant (LRU)
+MAX_DESTINATIONS = 16  # destinations summed per host within the current hour (LRU)
+MAX_REGULAR = 32  # destinations remembered per host with the hours they were used (LRU)
+MAX_SESSION_BYTES = 1 << 44  # bytes: one session's count is capped here (16 TB; absurd values are junk)
+_TAGS = ("attack.exfiltration", "attack.t1048", "attack.t1567")
+
+
+class _Host:
+    """A LAN host's baseline and its current hour."""
+
+    __slots__ = ("bucket", "dests", "fired", "hours", "mean", "regular", "total", "var")
+
+    def __init__(self, bucket: int) -> None:
+        self.bucket = bucket
+        self.total = 0
+        self.dests: BoundedMap[str, list[int]] = BoundedMap(MAX_DESTINATIONS)  # → [bytes this hour]
+        self.regular: BoundedMap[str, list[int]] = BoundedMap(MAX_REGULAR)  # → [earlier hours]
+        self.hours = 0
+        self.mean = 0.0
+        self.var = 0.0
+        self.fired = -math.inf  # time of the last finding
+
+    def close(self, bucket: int) -> None:
+        """Fold the finished hour into the baseline and start ``bucket``."""
+        if self.total > 0:
+            x = float(self.total)
+            if self.hours == 0:
+                self.mean = x
+            else:
+                diff = x - self.mean
+                incr = ALPHA * diff
+                self.mean += incr
+                self.var = (1 - ALPHA) * (self.var + diff * incr)
+            self.hours += 1
+            for dest, _ in self.dests.items():
+                self.regular.setdefault(dest, lambda: [0])[0] += 1
+        self.bucket = bucket
+        self.total = 0
+        self.dests = BoundedMap(MAX_DESTINATIONS)
+
+    def threshold(self, floor: int, k_sigma: float) -> float:
+        return max(float(floor), self.mean + k_sigma * math.sqrt(max(self.var, 0.0)), RATIO * self.mean)
+
+
+class LargeTransfer:
+    """The ``large_transfer`` behaviour: hourly outbound volume above the host's own baseline."""
+
+    name = NAME
+
+    def __init__(self, policy: BehaviourPolicy | None = None) -> None:
+        self.policy = policy or BehaviourPolicy()
+        self._tenants: BoundedMap[str, BoundedMap[str, _Host]] = BoundedMap(MAX_TENANTS)
+
+    def accepts(self, event: Event) -> bool:
+        return event.dataset in CONNECTION_DATASETS and "source.bytes" in event.fields
+
+    def observe(self, event: Event) -> Iterable[Finding]:
+        fields = event.fields
+        sent = fields.get("source.bytes")
+        source = address(fields, "source.ip")
+        dest = address(fields, "destination.ip")
+        if type(sent) is not int or sent <= 0 or source is None or dest is None:
+            return ()
+        if not is_lan(source) or is_lan(dest):
+            return ()
+        now = epoch(event.timestamp)
+        bucket = int(now // BUCKET)
+        hosts = self._tenants.setdefault(event.tenant_id, lambda: BoundedMap(MAX_HOSTS))
+        host = hosts.setdefault(source, lambda: _Host(bucket))
+        if bucket > host.bucket:  # (a late record of an earlier hour counts in the current one)
+            host.close(bucket)
+        sent = min(sent, MAX_SESSION_BYTES)
+        host.total += sent
+        host.dests.setdefault(dest, lambda: [0])[0] += sent
+        tenant = event.tenant_id
+        learn = self.policy.value(tenant, NAME, "learn_hours", LEARN_HOURS)
+        if host.hours < learn or now - host.fired < COOLDOWN:
+            return ()
+        floor = self.policy.value(tenant, NAME, "floor_bytes", FLOOR_BYTES)
+        k_sigma = self.policy.value(tenant, NAME, "k_sigma", K_SIGMA)
+        limit = host.threshold(floor, k_sigma)
+        if host.total <= limit:
+            return ()
+        host.fired = now
+        top, (top_bytes,) = max(host.dests.items(), key=lambda item: item[1][0])
+        used = (host.regular.get(top) or [0])[0]
+        regular = used >= REGULAR_HOURS
+        if regular:
+            severity = Severity.LOW
+        elif host.total >= HIGH_FACTOR * limit:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.MEDIUM
+        mb = host.total / 1e6
+        return [
+            finding(
+                NAME,
+                event,
+                key="hourly_volume",
+                title=f"通常より大量の外部送信 ({mb:.0f} MB/時) / Unusually large upload ({mb:.0f} MB/h)",
+                severity=severity,
+                tags=_TAGS,
+                evidence={
+                    "bytes_this_hour": host.total,
+                    "baseline_mean_bytes": round(host.mean),
+                    "baseline_sigma_bytes": round(math.sqrt(max(host.var, 0.0))),
+                    "threshold_bytes": round(limit),
+                    "baseline_hours": host.hours,
+                    "top_destination": top,
+                    "top_destination_bytes": top_bytes,
+                    "destination_regular": regular,
+                    "destination_hours_used": used,
+                },
+                source_ip=source,
+                destination_ip=top,
+                description=f"{source} sent {host.total} bytes this hour (threshold {round(limit)})",
+            )
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        tenants: dict[str, Any] = {}
+        for tenant, hosts in self._tenants.items():
+            tenants[tenant] = {
+                ip: [
+                    h.bucket,
+                    h.total,
+                    h.hours,
+                    h.mean,
+                    h.var,
+                    h.fired if math.isfinite(h.fired) else None,
+                    {d: v[0] for d, v in h.dests.items()},
+                    {d: v[0] for d, v in h.regular.items()},
+                ]
+                for ip, h in hosts.items()
+            }
+        return {"version": 1, "tenants": tenants}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self._tenants = BoundedMap(MAX_TENANTS)
+        try:
+            if state.get("version") != 1:
+                return
+            for tenant, hosts in dict(state["tenants"]).items():
+                table: BoundedMap[str, _Host] = BoundedMap(MAX_HOSTS)
+                self._tenants.setdefault(str(tenant), lambda t=table: t)
+                for ip, saved in list(dict(hosts).items())[-MAX_HOSTS:]:
+                    bucket, total, hours, mean, var, fired, dests, regular = saved
+                    host = _Host(int(bucket))
+                    host.total, host.hours = int(total), int(hours)
+                    host.mean, host.var = float(mean), float(var)
+                    host.fired = -math.inf if fired is None else float(fired)
+                    for dest, sent in list(dict(dests).items())[-MAX_DESTINATIONS:]:
+                        host.dests.setdefault(str(dest), lambda v=int(sent): [v])
+                    for dest, used in list(dict(regular).items())[-MAX_REGULAR:]:
+                        host.regular.setdefault(str(dest), lambda v=int(used): [v])
+                    table.setdefault(str(ip), lambda h=host: h)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._tenants = BoundedMap(MAX_TENANTS)
