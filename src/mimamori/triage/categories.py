@@ -43,6 +43,10 @@ DETECTOR_CATEGORIES: dict[str, str] = {
     "scan": "scan",
     "port_scan": "scan",
     "utm_virus": "malware",
+    "dns_anomaly": "dns-anomaly",
+    "large_transfer": "exfiltration",
+    "risky_download": "risky-download",
+    "ids_alert": "intrusion",
 }
 
 # The tactic a category stands for when the finding carries no ATT&CK tag.
@@ -58,6 +62,10 @@ CATEGORY_TACTIC: dict[str, str] = {
     "scan": "discovery",
     "mail-burst": "impact",
     "ransomware": "impact",
+    "dns-anomaly": "command-and-control",
+    "exfiltration": "exfiltration",
+    "risky-download": "initial-access",
+    "intrusion": "initial-access",
 }
 
 # A category read from the most telling tactic of a tagged finding (Sigma rules, ...).
@@ -73,7 +81,7 @@ TACTIC_CATEGORY: dict[str, str] = {
     "lateral-movement": "execution",
     "collection": "execution",
     "command-and-control": "c2",
-    "exfiltration": "c2",
+    "exfiltration": "exfiltration",
     "impact": "ransomware",
 }
 
@@ -81,12 +89,16 @@ TACTIC_CATEGORY: dict[str, str] = {
 CATEGORY_PRIORITY: tuple[str, ...] = (
     "ransomware",
     "mail-burst",
+    "exfiltration",
     "c2",
     "beaconing",
+    "dns-anomaly",
     "credential",
     "execution",
     "malware",
     "phishing",
+    "risky-download",
+    "intrusion",
     "malicious-site",
     "new-device",
     "eol-os",
