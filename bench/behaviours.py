@@ -128,6 +128,15 @@ def main() -> None:
         alone_findings += sum(1 for _ in detector.detect(events[i : i + args.batch]))
     alone = time.perf_counter() - t0
     state_bytes = len(json.dumps(detector.snapshot(), separators=(",", ":")))
+    each: dict[str, float] = {}
+    for name, factory in sorted(BEHAVIOURS.items()):  # µs per event of each behaviour alone
+        single = BehaviourDetector([factory(detector.policy)])
+        t0 = time.perf_counter()
+        for i in range(0, len(events), args.batch):
+            for _ in single.detect(events[i : i + args.batch]):
+                pass
+        each[name] = round((time.perf_counter() - t0) / len(events) * 1e6, 2)
+        print(f"  {name:<16} {each[name]:6.2f} µs/event", file=sys.stderr)
     summary = {
         "benchmark": "behaviours",
         "records": total,
@@ -139,6 +148,7 @@ def main() -> None:
         "findings_with": findings[True],
         "behaviours_alone_per_s": round(len(events) / alone) if alone else None,
         "behaviour_findings": alone_findings,
+        "us_per_event": each,
         "state_kb": round(state_bytes / 1024, 1),
         "state_kb_per_tenant": round(state_bytes / 1024 / args.tenants, 1),
         "peak_rss_mb": round(peak_rss_mib(), 1),

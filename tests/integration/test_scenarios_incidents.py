@@ -1,7 +1,7 @@
 """Every simulator scenario the current detectors can see becomes exactly one incident.
 
-Ground truth: ``mimamori.sim`` (docs/scenarios.md). Each scenario runs in its own simulated tenant with a
-an hour of benign traffic around it, through the real pipeline (parse, detect, dedup, triage) on
+Ground truth: ``mimamori.sim`` (docs/scenarios.md). Each scenario runs in its own simulated tenant with
+three hours of benign traffic around it, through the real pipeline (parse, detect, dedup, triage) on
 SQLite. Parts of a scenario whose detector is not written yet (beacon, new_device, smtp_burst, utm_virus)
 are listed as skipped with that reason, not faked.
 """
@@ -28,18 +28,20 @@ from mimamori.sim import SCENARIOS, GroundTruth, generate
 EXPECTED = {
     "xp-malware": ("high", "c2"),
     "byod-iphone": ("high", "c2"),
-    "emotet-hotel-wifi": ("high", "c2"),
-    # the phishing link lookup (NXDOMAIN); with FortiGate logs also the blocked attachment (antivirus)
-    "supply-chain-phish": ("medium", "malicious-site|malware"),
+    "emotet-hotel-wifi": ("high", "c2|mail-burst"),  # the mail burst names the incident once it is seen
+    # the phishing link lookup (NXDOMAIN); with FortiGate logs also the blocked attachment (antivirus), and
+    # the simulator's everyday blocked downloads on the same PC may join and spread the incident: 高
+    "supply-chain-phish": ("medium|high", "malicious-site|malware"),
     "freeware-malware": ("high", "c2"),
     "c2-allowed": ("high", "c2"),
 }
 # Findings about a device's state rather than an attack (an XP PC is end-of-life in every third simulated
 # tenant, scenario or not): they open incidents of their own and are left out of the scenario counts.
 POSTURE = frozenset({"eol_os", "no_antivirus"})
-# The UTM's everyday verdicts in the benign traffic (a blocked virus download, an IPS drop) are real, low
-# alerts: the defence worked. They are background here, like posture findings.
-VERDICTS = frozenset({"utm_virus", "ids_alert"})
+# The UTM's everyday verdicts in the benign traffic (a blocked virus download, an IPS drop) and the daily
+# summary of inbound scans from the Internet are real, low alerts: the defence worked. They are background
+# here, like posture findings.
+VERDICTS = frozenset({"utm_virus", "ids_alert", "scan"})
 LATER = (
     "detector {detector!r} comes with the behaviour-detector issue; this part of {scenario} is not seen yet"
 )
@@ -74,7 +76,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         scenarios=names,
         fmt=request.param,
         start=datetime(2026, 11, 26, 1, tzinfo=UTC),
-        duration=timedelta(hours=1),
+        duration=timedelta(hours=3),  # a 5-minute beacon needs 12 check-ins before it is called one
     )
     tenant_ids, sensors = [], []
     for sim_tenant in run.tenants:
@@ -126,7 +128,7 @@ def test_scenario_is_one_incident_with_severity_guidance_and_damage(outcome: Out
     assert len(found) == 1, [(i["host"], i["title"]) for i in found]
     (incident,) = found
     severity, entry = EXPECTED[scenario]
-    assert incident["severity"] == severity
+    assert incident["severity"] in severity.split("|"), (incident["reasons"], incident["timeline"])
     assert incident["guidance"]["ja"]["entry"] == incident["guidance"]["en"]["entry"]
     assert incident["guidance"]["en"]["entry"] in entry.split("|")
     for language in ("ja", "en"):
@@ -156,7 +158,7 @@ def test_benign_traffic_opens_no_incident(outcome: Outcome) -> None:
     for tenant_id in benign:  # what is there: the old XP PC's state, and the UTM's blocked verdicts (low)
         for incident in outcome.incidents[tenant_id]:
             if incident["severity"] != "low":
-                assert incident["host"] == "PC-SEIZOU-XP"
+                assert incident["host"] == "PC-SEIZOU-XP", incident["title"]
                 assert incident["guidance"]["en"]["entry"] == "eol-os"
 
 

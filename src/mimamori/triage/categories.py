@@ -47,6 +47,7 @@ DETECTOR_CATEGORIES: dict[str, str] = {
     "large_transfer": "exfiltration",
     "risky_download": "risky-download",
     "ids_alert": "intrusion",
+    "brute_force": "credential",
 }
 
 # The tactic a category stands for when the finding carries no ATT&CK tag.

@@ -12,12 +12,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
+from mimamori.detection.behaviours.beacon import BeaconBehaviour
+from mimamori.detection.behaviours.brute_force import BruteForceBehaviour
 from mimamori.detection.behaviours.dns_anomaly import DnsAnomaly
 from mimamori.detection.behaviours.eol_os import EolOsBehaviour
 from mimamori.detection.behaviours.large_transfer import LargeTransfer
 from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
 from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
 from mimamori.detection.behaviours.risky_download import RiskyDownload
+from mimamori.detection.behaviours.scan import ScanBehaviour
+from mimamori.detection.behaviours.smtp_burst import SmtpBurstBehaviour
 from mimamori.detection.behaviours.utm_verdict import UtmVerdict
 from mimamori.domain import Event, Finding
 
@@ -33,6 +37,10 @@ BEHAVIOURS: dict[str, BehaviourFactory] = {
     LargeTransfer.name: LargeTransfer,
     RiskyDownload.name: RiskyDownload,
     UtmVerdict.name: UtmVerdict,  # also emits "ids_alert" findings
+    BeaconBehaviour.name: BeaconBehaviour,
+    SmtpBurstBehaviour.name: SmtpBurstBehaviour,
+    ScanBehaviour.name: ScanBehaviour,
+    BruteForceBehaviour.name: BruteForceBehaviour,
 }
 
 SNAPSHOT_VERSION = 1

@@ -73,6 +73,18 @@ def is_unicast(value: str) -> bool:
     return not (parsed.version == 4 and str(parsed).endswith(".255"))
 
 
+LAN, EXTERNAL, OTHER = 0, 1, 2  # what a destination address is (``place``)
+
+
+@lru_cache(maxsize=65536)
+def place(value: str) -> int:
+    """``LAN`` (a unicast customer address), ``EXTERNAL`` (a unicast Internet address) or ``OTHER``
+    (multicast, broadcast, loopback, link-local, unspecified or unparsable): one cached call per address."""
+    if not is_unicast(value):
+        return OTHER
+    return LAN if lan(value) else EXTERNAL
+
+
 def lan(value: str) -> bool:
     """``is_lan(value)``, answering most Internet addresses with a prefix test alone."""
     return value.startswith(_LAN_PREFIXES) and is_lan(value)
