@@ -47,7 +47,7 @@ DETECTOR_CATEGORIES: dict[str, str] = {
     "large_transfer": "exfiltration",
     "risky_download": "risky-download",
     "ids_alert": "intrusion",
-    "brute_force": "credential",
+    "brute_force": "brute-force",
 }
 
 # The tactic a category stands for when the finding carries no ATT&CK tag.
@@ -67,6 +67,7 @@ CATEGORY_TACTIC: dict[str, str] = {
     "exfiltration": "exfiltration",
     "risky-download": "initial-access",
     "intrusion": "initial-access",
+    "brute-force": "credential-access",
 }
 
 # A category read from the most telling tactic of a tagged finding (Sigma rules, ...).
@@ -95,6 +96,7 @@ CATEGORY_PRIORITY: tuple[str, ...] = (
     "beaconing",
     "dns-anomaly",
     "credential",
+    "brute-force",
     "execution",
     "malware",
     "phishing",
