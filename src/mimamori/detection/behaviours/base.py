@@ -9,7 +9,8 @@ restart (or a partition moving to another worker) continues where it stopped.
 
 Thresholds are named module constants with their unit (``WINDOW = timedelta(minutes=10)  # ...``);
 ``BehaviourPolicy`` carries per-tenant overrides by detector and threshold name (tenant settings
-document ``"behaviour"``: ``{"beaconing": {"min_connections": 12}}``) and the tenant's known servers.
+document ``"behaviour"``: ``{"thresholds": {"beacon": {"min_connections": 16}}}``, see
+``services.behaviours``) and the tenant's known mail servers.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class BehaviourPolicy:
     def value(self, tenant_id: str, detector: str, threshold: str, default: V) -> V:
         """The tenant's value of ``threshold`` (same type as ``default``), else ``default``."""
         found = self.overrides.get(tenant_id, {}).get(detector, {}).get(threshold)
+        if type(found) is int and type(default) is float:
+            return float(found)  # type: ignore[return-value]  # "900" seconds for a float threshold
         if found is None or type(found) is not type(default):
             return default
         return found

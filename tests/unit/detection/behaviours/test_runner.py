@@ -107,3 +107,24 @@ def test_policy_values_keep_their_type() -> None:
     assert policy.value("t", "beacon", "min", 8) == 12
     assert policy.value("t", "beacon", "ratio", 0.5) == 0.5  # a string where a float is expected: default
     assert policy.value("other", "beacon", "min", 8) == 8
+
+
+def test_whole_numbers_serve_float_thresholds() -> None:
+    policy = BehaviourPolicy(overrides={"t": {"beacon": {"min_span_seconds": 900}}})
+    assert policy.value("t", "beacon", "min_span_seconds", 600.0) == 900.0
+    assert isinstance(policy.value("t", "beacon", "min_span_seconds", 600.0), float)
+
+
+def test_every_behaviour_module_is_registered() -> None:
+    import importlib
+    import pkgutil
+
+    from mimamori.detection import behaviours
+
+    modules = {m.name for m in pkgutil.iter_modules(behaviours.__path__)} - {"base"}
+    modules = {m for m in modules if not m.startswith("_")}
+    registered = {factory.__module__.rsplit(".", 1)[1] for factory in BEHAVIOURS.values()}
+    assert modules == registered
+    for name in modules:  # each module's class carries the name it is registered under
+        module = importlib.import_module(f"mimamori.detection.behaviours.{name}")
+        assert any(getattr(module, "NAME", None) == key for key in BEHAVIOURS), name
