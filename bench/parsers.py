@@ -6,12 +6,14 @@ Per format the corpus of ``bench/parser_corpus.py`` (golden lines, simulated For
 Suricata/Zeek/EVTX samples when ``/work/shared/data`` is present) is parsed over and over until
 ``--records`` records or ``--seconds`` seconds, whichever comes first. Prints a table (format,
 events/s, µs/event, records, quarantined share, corpus size, ratio) with a same-run baseline,
-``orjson.loads`` over the Zeek corpus. On a shared machine whose speed changes from one second to the
-next, each format's ``ratio`` is its speed over the baseline measured right before and right after it
-(half a second each): compare ratios, not events/s, between runs. When the EVTX samples are present,
-one more row times the EVTX *reader and parser* together over the sample files (the ingest path:
-``mimamori.ingest.readers.evtx.read`` then ``parsers.evtx.parse``). Then peak RSS; and as the LAST line
-exactly one JSON object ``{"<format>": events_per_second, ...}`` (the contract for tools; parsers only).
+``orjson.loads`` over the Zeek corpus. The first line names the parser build (mypyc-compiled or pure)
+and whether the C speedups (``mimamori.parsers._native``) are on. On a shared machine whose speed
+changes from one second to the next, each format's ``ratio`` is its speed over the baseline measured
+right before and right after it (half a second each): compare ratios, not events/s, between runs.
+When the EVTX samples are present, one more row times the EVTX *reader and parser* together over the
+sample files (the ingest path: ``mimamori.ingest.readers.evtx.read`` then ``parsers.evtx.parse``).
+Then peak RSS; and as the LAST line exactly one JSON object ``{"<format>": events_per_second, ...}``
+(the contract for tools; parsers only).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from parser_corpus import SHARED, corpus
 
 from mimamori.domain.models import RawRecord
 from mimamori.errors import IngestError, ParseError
-from mimamori.parsers import BUILD, PARSERS
+from mimamori.parsers import BUILD, PARSERS, _native
 
 RECEIVED_AT = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -141,7 +143,8 @@ def main() -> None:
     rows = dict(results)
     if reader:
         rows["evtx+reader"] = reader
-    print(f"parsers: {BUILD} build (MIMAMORI_PURE=1 forces the pure-Python one)")
+    speedups = "on" if _native.AVAILABLE else "off"
+    print(f"parsers: {BUILD} build, C speedups {speedups} (MIMAMORI_PURE=1 forces pure Python for both)")
     print(
         f"{'format':<14}{'events/s':>12}{'µs/event':>10}{'records':>10}{'quarantined':>13}{'corpus':>8}"
         f"{'ratio':>8}"

@@ -3,6 +3,8 @@
 ``build`` compiles ``_compiled.MODULES`` in place (C extensions beside the sources, which an editable
 install imports); ``clean`` removes them; ``status`` says whether a build is present and current. See
 ``_compiled`` for when the compiled modules are used, and docs/performance.md for what they gain.
+``speedups`` (re)builds the C speedups (``_speedups.c``, see ``_native``) in place, as ``pip install -e
+.`` does, for an environment installed before them or after an edit of the C source.
 """
 
 from __future__ import annotations
@@ -53,15 +55,42 @@ def build() -> None:
                 shutil.move(str(root / "build"), scratch)
 
 
+def speedups() -> Path:
+    """Compile ``_speedups.c`` with setuptools and move the extension in place; return its path.
+
+    The new file replaces the old one by a rename: a process that has the old one loaded keeps it.
+    """
+    from setuptools import Distribution, Extension  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="mimamori-speedups-") as scratch:
+        ext = Extension("mimamori.parsers._speedups", sources=[str(HERE / "_speedups.c")])
+        dist = Distribution({"name": "mimamori-speedups", "ext_modules": [ext]})
+        dist.script_name = "setup.py"
+        lib, objects = Path(scratch) / "lib", Path(scratch) / "objects"
+        dist.script_args = ["build_ext", "--build-lib", str(lib), "--build-temp", str(objects)]
+        dist.parse_command_line()
+        dist.run_commands()
+        built = extension(lib / "mimamori" / "parsers" / "_speedups.py")
+        if built is None:
+            raise RuntimeError("the C speedups were not built")
+        target = HERE / built.name
+        shutil.copy2(built, f"{target}.new")
+        os.replace(f"{target}.new", target)
+    return target
+
+
 def main(argv: Sequence[str]) -> int:
     command = argv[0] if argv else "status"
+    if command == "speedups":
+        print(f"built {speedups()}")
+        return 0
     if command == "build":
         build()
     elif command == "clean":
         for path in clean():
             print(f"removed {path}")
     elif command != "status":
-        print("usage: python -m mimamori.parsers._build [build|clean|status]", file=sys.stderr)
+        print("usage: python -m mimamori.parsers._build [build|clean|status|speedups]", file=sys.stderr)
         return 2
     state = compiled_state()
     print("compiled: none" if state is None else f"compiled: {'current' if state else 'STALE or partial'}")

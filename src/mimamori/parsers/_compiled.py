@@ -43,6 +43,7 @@ MODULES = (
     "_fast.py",
     "_device.py",
     "syslog.py",
+    "_fortigate_values.py",
     "fortigate.py",
     "evtx/__init__.py",
     "evtx/values.py",

@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mimamori.domain.models import Fields
-from mimamori.parsers import _json
+from mimamori.parsers import _json, _native
 
 _MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}")
 _HOST_PORT_RE = re.compile(r"(?<=[^:]):\d{1,5}$")  # "example.com:8080" -> "example.com"
 _TLS_VERSION_RE = re.compile(r"(TLS|SSL|DTLS)v(\d)(\d?)")
 
 Handler = Callable[[Fields, str, Any], bool]
+_flatten = _native.flatten or _json.flatten
 
 
 def text(fields: Fields, name: str, value: Any) -> bool:
@@ -99,7 +100,7 @@ def flag(fields: Fields, name: str, value: Any) -> bool:
 
 def _kept(fields: Fields, name: str, value: Any) -> bool:
     """A known list-valued key, kept under its Zeek name (named so that the bulk path stays bulk)."""
-    _json.flatten(fields, name, value)
+    _flatten(fields, name, value)
     return True
 
 

@@ -10,7 +10,9 @@ Keys with an ECS meaning are renamed (see ``_RENAMES`` and ``_build``); every ot
 Speed (FortiGate is the bulk of the traffic): canonical bodies are split by ``_fast.kv_pairs`` (str
 methods + orjson, ~4x faster than a regex) and renamed through a cached per-layout ``_Layout``, because
 one device repeats a few hundred key layouts; anything unusual goes through ``_tokens_exact``. Both
-paths give the same pairs, which a property test checks.
+paths give the same pairs, which a property test checks. With the C speedups built (``_native``) the
+canonical split (``kv_split``), the rename, the integer and the ``N/A`` passes run in C, with the same
+results (``tests/unit/parsers/test_speedups.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from operator import itemgetter
 
 from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
-from mimamori.parsers import syslog
+from mimamori.parsers import _fast, _native, syslog
 from mimamori.parsers._device import to_int as _to_int
-from mimamori.parsers._fast import BoundedCache, kv_pairs, to_ints
+from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._fast import kv_pairs_exact as _tokens_exact
+from mimamori.parsers._fortigate_values import domain as _domain
+from mimamori.parsers._fortigate_values import mac as _mac
+from mimamori.parsers._fortigate_values import url as _url
 
 FORMAT = "fortigate"
 
@@ -36,7 +41,6 @@ _SAFE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")
 _TZ_RE = re.compile(r"([+-])(\d{2}):?(\d{2})")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _TIME_RE = re.compile(r"(\d{1,2}): ?(\d{1,2}):(\d{1,2})")
-_MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}")
 _MAX_INT = 2**63 - 1
 _NOT_SET = frozenset(("", "N/A", "n/a"))
 _MAX_PRI = 191
@@ -95,6 +99,8 @@ _SPECIAL_NAMES = {
     "duration": "event.duration", "ipaddr": "dns.resolved_ip",
 }  # fmt: skip
 _NAMES = {**_RENAMES, **_INTS, **_SPECIAL_NAMES}
+# The order in which ``_fix_specials`` handles them (hostname before url: url.domain from hostname wins).
+_SPECIALS = ("hostname", "qname", "url", "srcmac", "dstmac", "proto", "service", "duration", "ipaddr")
 # ECS fields where FortiOS writes "N/A" or "" for "no value": such a value is dropped.
 _OPTIONAL = tuple(
     name
@@ -105,9 +111,16 @@ _OPTIONAL = tuple(
 )
 
 
+# The C speedups when built (same results, see ``_native``), else the str-methods + orjson versions.
+_kv_pairs = _native.kv_split or _fast.kv_pairs
+_to_ints = _native.to_ints or _fast.to_ints
+_rename_values = _native.rename_values
+_drop_unset = _native.drop_unset
+
+
 def _tokens(body: str) -> dict[str, str]:
-    """The pairs of the key=value body: the C-level path for canonical bodies, else the exact one."""
-    return kv_pairs(body) or _tokens_exact(body)
+    """The pairs of the key=value body: the fast path for canonical bodies, else the exact one."""
+    return _kv_pairs(body) or _tokens_exact(body)
 
 
 def _split(text: str, received_at: datetime) -> dict[str, str]:
@@ -186,50 +199,6 @@ def _timestamp(pairs: dict[str, str]) -> datetime:
         raise ParseError(f"bad date/time {pairs['date'][:16]!r} {pairs['time'][:16]!r}") from exc
 
 
-def _domain(value: str) -> str:
-    return value.rstrip(".").lower()
-
-
-_MACS: BoundedCache[str, str] = BoundedCache(4096)
-
-
-def _mac(value: str) -> str:
-    """ECS notation for MAC addresses: upper-case, hyphen-separated; anything else kept as sent."""
-    mac = _MACS.get(value)
-    if mac is None:
-        mac = value.upper().replace(":", "-") if _MAC_RE.fullmatch(value) else value
-        if len(value) <= 17:
-            _MACS.put(value, mac)
-    return mac
-
-
-def _url(fields: Fields, url: str) -> None:
-    """``url.original`` as sent; ``url.domain``/``url.path``/``url.query`` split out of it."""
-    fields["url.original"] = url
-    rest = url
-    scheme_end = url.find("://")
-    if scheme_end > 0:
-        rest = url[scheme_end + 3 :]
-        host_end = len(rest)
-        for sep in "/?#":
-            i = rest.find(sep)
-            if 0 <= i < host_end:
-                host_end = i
-        host = rest[:host_end].rpartition("@")[2]
-        if host.startswith("["):
-            host = host[1 : host.find("]")] if "]" in host else host
-        else:
-            host = host.partition(":")[0]
-        if host and "url.domain" not in fields:
-            fields["url.domain"] = _domain(host)
-        rest = rest[host_end:]
-    path, _, query = rest.partition("#")[0].partition("?")
-    if path:
-        fields["url.path"] = path
-    if query:
-        fields["url.query"] = query
-
-
 def _outcome(pairs: dict[str, str]) -> str | None:
     status = pairs.get("status")
     action = pairs.get("action") or pairs.get("utmaction") or ""
@@ -267,7 +236,7 @@ class _Layout:
     ``names``: the field name of each key (``dict(zip(names, values))`` is the renamed dict, the last of
     keys sharing a name winning as in a dict comprehension); ``ints``: the ``_INTS`` keys that win their
     name, ports first, with ``int_values`` fetching their values in one call; ``optional``: the
-    ``_OPTIONAL`` names present.
+    ``_OPTIONAL`` names present; ``specials``: the ``_SPECIALS`` keys present, in that order.
     """
 
     names: tuple[str, ...]
@@ -276,6 +245,7 @@ class _Layout:
     ports: int
     int_values: Callable[[dict[str, str]], tuple[str, ...]]
     optional: tuple[str, ...]
+    specials: tuple[str, ...]
 
     @classmethod
     def of(cls, keys: tuple[str, ...]) -> _Layout:
@@ -290,7 +260,13 @@ class _Layout:
         optional = tuple(dict.fromkeys(name for name in _OPTIONAL if name in winner))
         int_names = tuple(name for _, name in ints)
         return cls(
-            names, tuple(ints), int_names, ports, getter or (lambda p: tuple(p[k] for k, _ in ints)), optional
+            names,
+            tuple(ints),
+            int_names,
+            ports,
+            getter or (lambda p: tuple(p[k] for k, _ in ints)),
+            optional,
+            tuple(key for key in _SPECIALS if key in keys),
         )
 
 
@@ -301,7 +277,7 @@ _CACHED_KEYS_CHARS = 4096  # 2,048 layouts of at most 4 KiB of keys: memory stay
 def _fix_ints(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Turn the integer fields into ints; a value that is not one goes back to ``fortigate.<key>``."""
     values = layout.int_values(pairs)
-    numbers = to_ints(values, _MAX_INT)
+    numbers = _to_ints(values, _MAX_INT)
     if numbers is not None and (not layout.ports or max(numbers[: layout.ports]) <= 65535):
         fields.update(zip(layout.int_names, numbers, strict=True))
         return
@@ -316,33 +292,42 @@ def _fix_ints(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
 
 def _fix_specials(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Normalise the renamed fields whose value needs more than a rename."""
-    for name in layout.optional:
-        if fields.get(name) in _NOT_SET:
-            del fields[name]
-    get = pairs.get
-    if value := get("hostname"):
-        fields["url.domain"] = _domain(value)
-    if value := get("qname"):
-        fields["dns.question.name"] = _domain(value)
-    if value := get("url"):
-        _url(fields, value)
-    if value := get("srcmac"):
-        fields["source.mac"] = _mac(value)
-    if value := get("dstmac"):
-        fields["destination.mac"] = _mac(value)
-    if (value := get("proto")) and (transport := _TRANSPORT.get(value)) is not None:
-        fields["network.transport"] = transport
-    if value := get("service"):
-        fields["network.protocol"] = value.lower()
-    if (value := get("duration")) is not None:
-        seconds = _to_int(value)
-        if seconds is not None and seconds < _MAX_INT // 10**9:
-            fields["event.duration"] = seconds * 10**9
-        else:
-            del fields["event.duration"]
-            fields["fortigate.duration"] = value
-    if value := get("ipaddr"):
-        fields["dns.resolved_ip"] = [ip.strip() for ip in value.split(",") if ip.strip()]
+    if _drop_unset is not None:
+        _drop_unset(fields, layout.optional, _NOT_SET)
+    else:
+        for name in layout.optional:
+            if fields.get(name) in _NOT_SET:
+                del fields[name]
+    for key in layout.specials:  # the keys of _SPECIALS present, in that order
+        value = pairs[key]
+        if key == "proto":
+            if value and (transport := _TRANSPORT.get(value)) is not None:
+                fields["network.transport"] = transport
+        elif key == "srcmac":
+            if value:
+                fields["source.mac"] = _mac(value)
+        elif key == "service":
+            if value:
+                fields["network.protocol"] = value.lower()
+        elif key == "duration":
+            seconds = _to_int(value)
+            if seconds is not None and seconds < _MAX_INT // 10**9:
+                fields["event.duration"] = seconds * 10**9
+            else:
+                del fields["event.duration"]
+                fields["fortigate.duration"] = value
+        elif not value:
+            continue
+        elif key == "hostname":
+            fields["url.domain"] = _domain(value)
+        elif key == "qname":
+            fields["dns.question.name"] = _domain(value)
+        elif key == "url":
+            _url(fields, value)
+        elif key == "dstmac":
+            fields["destination.mac"] = _mac(value)
+        else:  # ipaddr
+            fields["dns.resolved_ip"] = [ip.strip() for ip in value.split(",") if ip.strip()]
 
 
 def _build(pairs: dict[str, str], feature: str) -> Fields:
@@ -353,7 +338,10 @@ def _build(pairs: dict[str, str], feature: str) -> Fields:
         layout = _Layout.of(keys)
         if sum(map(len, keys)) <= _CACHED_KEYS_CHARS:  # hostile giant keys are not kept
             _LAYOUTS.put(keys, layout)
-    fields: Fields = dict(zip(layout.names, pairs.values(), strict=True))
+    if _rename_values is not None:
+        fields = _rename_values(layout.names, pairs)
+    else:
+        fields = dict(zip(layout.names, pairs.values(), strict=True))
     fields["observer.vendor"] = "Fortinet"
     fields["observer.product"] = "FortiGate"
     if layout.ints:

@@ -6,7 +6,8 @@ Every event type shares the flow 5-tuple (``src_ip``, ``dest_port``, ``proto``..
 ``http``, ``tls``, ``fileinfo``, ``flow`` and ``anomaly`` objects get ECS names wherever they appear
 (an alert carries the ``http``/``tls``/``dns`` object of its transaction too); any other key, and every
 other event type (ssh, smtp, netflow, stats...), is kept flat as ``suricata.<key>...``. Alert action
-``allowed`` gives ``event.outcome`` "success", ``blocked`` gives "failure" (an IPS drop).
+``allowed`` gives ``event.outcome`` "success", ``blocked`` gives "failure" (an IPS drop). With the C
+speedups built (``_native``) the key loops and ``flatten`` run in C, with the same results.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 
 from mimamori.domain.models import Event, Fields, RawRecord, Scalar
 from mimamori.errors import ParseError
-from mimamori.parsers import _json
+from mimamori.parsers import _json, _native
 
 FORMAT = "suricata"
 
@@ -63,15 +64,22 @@ _PLAIN: dict[str, dict[str, tuple[str, type[Any]]]] = {
 }  # fmt: skip
 
 
+_flatten = _native.flatten or _json.flatten
+_rename_into = _native.rename_into
+
+
 def _rename(fields: Fields, obj: dict[str, Any], kind: str) -> None:
     """Known keys of the right type get their ECS name, everything else goes under ``suricata.<kind>.``."""
     renames, prefix = _PLAIN[kind], _PREFIX[kind]
+    if _rename_into is not None:  # the same loop in C (``_native``)
+        _rename_into(fields, obj, renames, prefix)
+        return
     for key, value in obj.items():
         spec = renames.get(key)
         if spec is not None and type(value) is spec[1] and (spec[1] is not int or value <= _json.MAX_INT):
             fields[spec[0]] = value
         else:
-            _json.flatten(fields, prefix + key, value)
+            _flatten(fields, prefix + key, value)
 
 
 def _domain(value: Any) -> str | None:
@@ -128,7 +136,7 @@ def _tls(fields: Fields, tls: dict[str, Any]) -> None:
 
 def _dns(fields: Fields, dns: dict[str, Any]) -> None:
     """EVE DNS v1 (one rrname/rdata per record), v2 (``answers``/``grouped``) and v3 (``queries``)."""
-    _json.flatten(fields, "suricata.dns", dns)
+    _flatten(fields, "suricata.dns", dns)
     queries = dns.get("queries") or dns.get("query")  # v3 and the v1 alert form carry lists
     first = queries[0] if type(queries) is list and queries and type(queries[0]) is dict else dns
     name = _domain(first.get("rrname"))
@@ -194,10 +202,24 @@ def _anomaly(fields: Fields, anomaly: dict[str, Any]) -> None:
 _OBJECTS = {"alert": _alert, "http": _http, "tls": _tls, "dns": _dns, "fileinfo": _fileinfo,
             "flow": _flow, "anomaly": _anomaly}  # fmt: skip
 _SKIP = frozenset(("timestamp", "event_type", "proto", "flow_id"))
+_object_fields = _native.object_fields
+# Valid event types seen -> dataset name and event.category (copied per event: fields are mutable).
+_DATASETS: dict[str, tuple[str, list[Scalar] | None]] = {}
+_MAX_DATASETS = 256
 
 
 def _fields(obj: dict[str, Any]) -> Fields:
     fields: Fields = {}
+    if _object_fields is not None:  # the same loop in C (``_native``)
+        _object_fields(fields, obj, _TOP, _OBJECTS, _SKIP, "suricata.")
+    else:
+        _top_fields(fields, obj)
+    _fix(fields, obj)
+    return fields
+
+
+def _top_fields(fields: Fields, obj: dict[str, Any]) -> None:
+    """Top-level keys: plain renames, the known sub-objects through their handler, the rest flat."""
     for key, value in obj.items():
         spec = _TOP.get(key)
         if spec is not None and type(value) is spec[1]:
@@ -207,7 +229,11 @@ def _fields(obj: dict[str, Any]) -> Fields:
         if handler is not None and type(value) is dict:
             handler(fields, value)
         elif key not in _SKIP:
-            _json.flatten(fields, "suricata." + key, value)
+            _flatten(fields, "suricata." + key, value)
+
+
+def _fix(fields: Fields, obj: dict[str, Any]) -> None:
+    """Ports out of range, transport, flow id and protocol spelling, after the keys are stored."""
     for name in ("source.port", "destination.port"):
         port = fields.get(name)
         if port is not None and not 0 <= port <= 65535:  # type: ignore[operator]
@@ -221,13 +247,12 @@ def _fields(obj: dict[str, Any]) -> Fields:
     protocol = fields.get("network.protocol")
     if type(protocol) is str:
         fields["network.protocol"] = protocol.lower()
-    return fields
 
 
 def parse(record: RawRecord) -> Event | None:
     """Parse one EVE JSON line; a blank line gives ``None``, anything malformed raises ``ParseError``."""
     data = record.data
-    if not data.strip():
+    if data[:1] != b"{" and not data.strip():
         return None
     try:
         obj = orjson.loads(data)
@@ -236,21 +261,21 @@ def parse(record: RawRecord) -> Event | None:
     if type(obj) is not dict:
         raise ParseError("Suricata EVE line is not an object")
     event_type = obj.get("event_type")
-    if type(event_type) is not str or _SAFE_TYPE_RE.fullmatch(event_type) is None:
-        raise ParseError("missing or invalid event_type")
+    known = _DATASETS.get(event_type) if type(event_type) is str else None
+    if known is None:
+        if type(event_type) is not str or _SAFE_TYPE_RE.fullmatch(event_type) is None:
+            raise ParseError("missing or invalid event_type")
+        known = (f"suricata.{event_type}", _CATEGORY.get(event_type))
+        if len(_DATASETS) < _MAX_DATASETS:  # hostile lines could name any number of types
+            _DATASETS[event_type] = known
+    dataset, category = known
     timestamp = obj.get("timestamp")
     if type(timestamp) is not str:
         raise ParseError("missing timestamp")
     fields = _fields(obj)
-    category = _CATEGORY.get(event_type)
     if category is not None:
         fields["event.category"] = category.copy()
     if b"\\u0000" in data:
         fields = _json.clean_nul(fields)
-    return Event(
-        timestamp=_json.iso_time(timestamp, record.timezone),
-        tenant_id=record.tenant_id,
-        sensor_id=record.sensor_id,
-        dataset=f"suricata.{event_type}",
-        fields=fields,
-    )
+    when = _json.iso_time(timestamp, record.timezone)
+    return Event(when, record.tenant_id, dataset, fields, record.sensor_id)

@@ -15,13 +15,14 @@ repeats a few key layouts (its keys in order), so that decision is made once per
 line whose value types are exactly those of its layout's first line takes the plan (handlers by
 position, one ``dict.update`` for the rest). Otherwise, and on lines with an integer literal of 19+
 digits (beyond 64 bits), the keys are checked (``Renamer``) or taken one by one. All paths give the
-same fields.
+same fields. With the C speedups built (``_native``), ``_speedups.zeek_fields`` does that whole step
+(check, bulk rename or key by key, the same handlers) in one call and the plans are not used.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import compress
 from typing import Any
 
@@ -29,7 +30,7 @@ import orjson
 
 from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
-from mimamori.parsers import _json
+from mimamori.parsers import _json, _native
 from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._zeek_fields import CATEGORY, COMMON, SPECS, X509, Handler, count, flag, port, text
 
@@ -43,6 +44,7 @@ _PLAIN = _json.SCALARS
 _SKIP = frozenset(("ts", "_path"))
 _MISSING = object()
 _PORTS = ("source.port", "destination.port")
+_flatten = _native.flatten or _json.flatten
 
 _DIRECTION = {(True, True): "internal", (True, False): "outbound", (False, True): "inbound",
               (False, False): "external"}  # fmt: skip
@@ -105,7 +107,9 @@ class _Table:
     ``popped`` keys always take their handler; ``plans``: per key layout, see ``_Plan``.
     """
 
-    __slots__ = ("category", "dataset", "path", "plans", "popped", "prefix", "renamer", "slow")
+    __slots__ = (
+        "category", "dataset", "known", "path", "plans", "popped", "prefix", "renamer", "slow",
+    )  # fmt: skip
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -118,7 +122,13 @@ class _Table:
         self.renamer = _json.Renamer(
             self.prefix, {k: (n, plain[h]) for k, (n, h) in specs.items() if h in plain}
         )
-        self.popped = ("ts", "_path", *(k for k, (_, h) in specs.items() if h not in plain))
+        converted = (k for k, (_, h) in specs.items() if h not in plain)
+        self.popped = tuple(dict.fromkeys(("ts", "_path", *converted)))
+        # For the C path: a popped key -> None, a bulk-renamed known key -> the type its value must have.
+        self.known: dict[str, type[Any] | None] = {
+            **dict(zip(self.renamer.keys, self.renamer.types, strict=True)),
+            **dict.fromkeys(self.popped),
+        }
         self.plans: BoundedCache[tuple[str, ...], _Plan] = BoundedCache(_MAX_PLANS)
 
     def handle(self, fields: Fields, key: str, value: Any) -> None:
@@ -126,7 +136,7 @@ class _Table:
         spec = self.slow.get(key)
         if spec is not None and spec[1](fields, spec[0], value):
             return
-        _json.flatten(fields, self.prefix + key, value)
+        _flatten(fields, self.prefix + key, value)
 
 
 _TABLES: dict[str, _Table] = {}
@@ -187,6 +197,10 @@ def _planned(obj: dict[str, Any], table: _Table) -> Fields | None:
 
 def _fields(obj: dict[str, Any], table: _Table, checked: bool) -> Fields:
     """Rename in bulk when every value is a plain scalar of the right type; else key by key."""
+    if _zeek_fields is not None:  # the same steps in C (``_native``)
+        return _zeek_fields(
+            obj, table.popped, _SKIP, table.known, table.renamer.names, table.slow, table.prefix, checked
+        )
     fields = None if checked else _planned(obj, table)
     if fields is not None:
         _ports(fields)
@@ -217,11 +231,10 @@ def _ports(fields: Fields) -> None:
 def _finish(fields: Fields, obj: dict[str, Any], path: str) -> None:
     """Fields derived from several keys."""
     if path == "conn":
-        local = (obj.get("local_orig"), obj.get("local_resp"))
+        orig, resp = obj.get("local_orig"), obj.get("local_resp")
         # Only booleans are keys of the table; a hostile list or dict would be unhashable.
-        direction = _DIRECTION.get(local) if all(type(v) is bool for v in local) else None  # type: ignore[arg-type]
-        if direction is not None:
-            fields["network.direction"] = direction
+        if type(orig) is bool and type(resp) is bool:
+            fields["network.direction"] = _DIRECTION[(orig, resp)]
     elif path == "notice":
         fields["event.kind"] = "alert"
     elif path == "software":
@@ -261,21 +274,24 @@ def parse(record: RawRecord) -> Event | None:
     table = _TABLES.get(path) if type(path) is str else None
     if table is None:
         table = _table(_path(obj))
-    timestamp = _timestamp(obj.get("ts"), record.timezone)
-    fields = _fields(obj, table, _json.has_big_int(data))
+    ts = obj.get("ts")
+    if type(ts) is float:  # Zeek's default; _timestamp raises the error of a value out of range
+        try:
+            timestamp = datetime.fromtimestamp(ts, UTC)
+        except (OverflowError, OSError, ValueError):
+            timestamp = _timestamp(ts, record.timezone)
+    else:
+        timestamp = _timestamp(ts, record.timezone)
+    fields = _fields(obj, table, _has_big_int(data))
     if table.category is not None:
         fields["event.category"] = [table.category]
     if table.path in _FINISHED:
         _finish(fields, obj, table.path)
     if b"\\u0000" in data:
         fields = _json.clean_nul(fields)
-    return Event(
-        timestamp=timestamp,
-        tenant_id=record.tenant_id,
-        sensor_id=record.sensor_id,
-        dataset=table.dataset,
-        fields=fields,
-    )
+    return Event(timestamp, record.tenant_id, table.dataset, fields, record.sensor_id)
 
 
 _FINISHED = frozenset(("conn", "notice", "software", "x509", "smb_files"))
+_zeek_fields = _native.zeek_fields
+_has_big_int = _native.has_big_int or _json.has_big_int

@@ -239,3 +239,186 @@ def test_an_address_blocked_once_and_allowed_later_counts_as_let_through() -> No
     _, observations = detector.recorder.drain()
     (tally,) = observations.values()
     assert (tally.count, tally.allowed, tally.device) == (2, True, "192.168.1.5")
+
+
+def test_rare_events_skip_only_address_lookups_that_cannot_hit() -> None:
+    """``rare_lookups`` leaves out unlisted, unranged addresses: findings, sightings and observations must
+    be exactly those of looking every candidate up (differential over random events)."""
+    import random
+
+    import pytest
+
+    from mimamori.detection.indicators import matcher
+
+    store = IndicatorSet.from_indicators(
+        [
+            Indicator("203.0.113.66", "ip", "C2"),
+            Indicator("198.51.100.0/24", "cidr", "C2 range"),
+            Indicator("malware-cdn.example", "domain", "dist"),
+            Indicator("d41d8cd98f00b204e9800998ecf8427e", "md5", "dropper"),
+        ]
+    )
+    addresses = ["203.0.113.66", "198.51.100.7", "192.0.2.1", "10.0.0.5", "192.168.1.9", "", "::1", "x"]
+    names = ["malware-cdn.example", "a.malware-cdn.example", "example.org", "203.0.113.66", "bad."]
+    rng = random.Random(5)
+    events = []
+    for n in range(3000):
+        data: Fields = {}
+        for name, pool in (("source.ip", addresses), ("destination.ip", addresses)):
+            if rng.random() < 0.9:
+                data[name] = rng.choice(pool)
+        for name in ("dns.question.name", "url.domain", "tls.server.name"):
+            if rng.random() < 0.3:
+                data[name] = rng.choice(names)
+        if rng.random() < 0.2:
+            data["file.hash.md5"] = rng.choice(["d41d8cd98f00b204e9800998ecf8427e", "0" * 32])
+        if rng.random() < 0.2:
+            data["event.outcome"] = rng.choice(["success", "failure"])
+        events.append(Event(T, f"tenant-{n % 3}", "zeek.dns", data, "sensor-1"))
+
+    def run() -> tuple[list[object], object]:
+        detector = IndicatorDetector(store)
+        findings = [(f.key, f.severity, f.title, f.evidence) for f in detector.detect(events)]
+        return findings, detector.recorder.drain()
+
+    fast = run()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "rare_lookups", lambda fields, *_: matcher.candidates(fields))
+        reference = run()
+    assert fast == reference
+    assert fast[0]  # the sample does hit
+
+
+def _reference_rare_candidates(fields: Fields) -> list[object]:
+    """``rare_candidates`` as it was written before it looked at the present names only."""
+    from mimamori.detection.indicators import matcher
+    from mimamori.detection.indicators import values as v
+
+    found: list[object] = []
+    get = fields.get
+    original = get("url.original")
+    if isinstance(original, str) and len(original) <= matcher.MAX_VALUE:
+        domain = get("url.domain")
+        url = v.event_url(domain if isinstance(domain, str) else None, original)
+        if url is not None:
+            found.append((v.URL, url, True, "url.original"))
+    seen = ""
+    for name in matcher.DOMAIN_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and value and value != seen and len(value) <= v.MAX_DOMAIN:
+            seen = value
+            name_value = value.lower().rstrip(".") if not value.islower() or value.endswith(".") else value
+            if "." in name_value and not matcher.ip_like(name_value):
+                found.append((v.DOMAIN, name_value, True, name))
+    for name, kind in matcher.HASH_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and len(value) == v.HEX_LENGTHS[kind]:
+            found.append((kind, value.lower(), False, name))
+    ja3 = get("tls.client.ja3")
+    if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
+        found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
+    for name in matcher.CERT_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and len(value) <= 64:
+            cert = value.replace(":", "").lower()
+            if len(cert) == v.HEX_LENGTHS[v.X509_SHA1]:
+                found.append((v.X509_SHA1, cert, True, name))
+                break
+    for name in matcher.MAIL_FIELDS:
+        value = get(name)
+        if isinstance(value, str) and "@" in value and len(value) <= v.MAX_EMAIL:
+            found.append((v.EMAIL, value.strip().strip("<>").lower(), False, name))
+            break
+    return found
+
+
+def test_rare_candidates_match_the_reference_on_random_fields() -> None:
+    import random
+
+    from mimamori.detection.indicators import matcher
+
+    names = sorted(matcher.RARE_FIELDS | {"url.domain", "source.ip", "x"})
+    values: list[object] = [
+        "Evil.Example.", "evil.example", "10.0.0.1", "", "a" * 32, "A" * 40, "b" * 64, "aa:" * 19 + "aa",
+        "<Bad@Evil.Example>", "http://evil.example/x?y", "/path", 5, None, ["x"], "x" * 5000,
+    ]  # fmt: skip
+    rng = random.Random(9)
+    for _ in range(20_000):
+        fields: Fields = {n: rng.choice(values) for n in rng.sample(names, rng.randint(0, 8))}  # type: ignore[misc]
+        assert matcher.rare_candidates(fields) == _reference_rare_candidates(fields)
+
+
+def test_address_scan_in_c_is_scan_addresses() -> None:
+    """``_speedups.address_scan`` (when built) must tally the same addresses and pick the same events as
+    ``scan_addresses``, and ``detect`` must give the same findings and records either way."""
+    import random
+    from datetime import timedelta
+
+    import pytest
+
+    from mimamori.detection.indicators import matcher
+    from mimamori.parsers import _native
+
+    if _native.address_scan is None:
+        pytest.skip("C speedups not built, or MIMAMORI_PURE=1")
+
+    class Text(str):
+        """A str subclass: the exact-type tests must treat it as the Python code does."""
+
+    ranged = IndicatorSet.from_indicators(
+        [
+            Indicator("203.0.113.66", "ip", "C2"),
+            Indicator("198.51.100.0/24", "cidr", "C2 range"),
+            Indicator("malware-cdn.example", "domain", "dist"),
+        ]
+    )
+    plain = IndicatorSet.from_indicators([Indicator("203.0.113.66", "ip", "C2")])
+    pool: list[object] = [
+        "203.0.113.66", "198.51.100.7", "192.0.2.1", "192.0.2.2", "10.0.0.5", "192.168.1.9", "", "::1",
+        "not an ip", 5, None, ["x"], Text("203.0.113.66"), Text("192.0.2.1"),
+    ]  # fmt: skip
+    rng = random.Random(17)
+    batches = []
+    for _ in range(40):
+        batch = []
+        for n in range(rng.randint(0, 300)):
+            data: dict[str, object] = {}
+            for name in ("source.ip", "destination.ip"):
+                if rng.random() < 0.9:
+                    data[name] = rng.choice(pool)
+            if rng.random() < 0.15:
+                data["dns.question.name"] = rng.choice(["malware-cdn.example", "example.org"])
+            if rng.random() < 0.5:
+                data["event.outcome"] = rng.choice(["success", "failure", 1, None])
+            when = T + timedelta(seconds=rng.randint(-5, 5))
+            batch.append(Event(when, f"tenant-{n % 3}", "fortigate.traffic", data, "sensor-1"))  # type: ignore[arg-type]
+        batches.append(batch)
+
+    for store in (ranged, plain):
+        in_ranges = store.in_ranges if store.cidrs else None
+        ips = store.tables["ip"]
+        for observe in (True, False):
+            for batch in batches:
+                expected: dict[tuple[str, str], list[object]] = {}
+                native: dict[tuple[str, str], list[object]] = {}
+                codes = matcher.scan_addresses(batch, ips, in_ranges, expected, observe)
+                assert (
+                    _native.address_scan(
+                        batch, ips, matcher.LOCAL_CACHE, matcher.is_local, in_ranges, matcher.RARE_FIELDS,
+                        native, observe,
+                    )
+                    == codes
+                )  # fmt: skip
+                assert native == expected
+
+    def run(store: IndicatorSet) -> tuple[list[object], object]:
+        detector = IndicatorDetector(store)
+        findings = [(f.key, f.severity, f.evidence) for batch in batches for f in detector.detect(batch)]
+        return findings, detector.recorder.drain()
+
+    for store in (ranged, plain):
+        fast = run(store)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matcher, "_address_scan", None)
+            assert run(store) == fast
+        assert fast[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +21,7 @@ from mimamori.detection.indicators import values as v
 from mimamori.detection.indicators.recorder import Key, Recorder, Tally, add
 from mimamori.detection.indicators.store import Indicator, IndicatorSet
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "indicator"
 TAGS = ("attack.command-and-control", "attack.t1071")
@@ -152,6 +153,7 @@ def is_local(ip: str) -> bool:
 
 
 Candidate = tuple[str, str, bool, str]  # (type, normalised value, outbound, field)
+_address_scan = _native.address_scan
 
 
 RARE_FIELDS = frozenset(
@@ -164,6 +166,10 @@ RARE_FIELDS = frozenset(
         *MAIL_FIELDS,
     )
 )
+
+
+DOMAIN_NAMES = frozenset(DOMAIN_FIELDS)
+HASH_NAMES = frozenset(n for n, _ in HASH_FIELDS)
 
 
 def candidates(fields: Mapping[str, object]) -> list[Candidate]:
@@ -184,40 +190,125 @@ def rare_candidates(fields: Mapping[str, object]) -> list[Candidate]:
     """The names, URLs, hashes, fingerprints and senders of an event (most events carry none)."""
     found: list[Candidate] = []
     get = fields.get
-    original = get("url.original")
-    if isinstance(original, str) and len(original) <= MAX_VALUE:
-        domain = get("url.domain")
-        url = v.event_url(domain if isinstance(domain, str) else None, original)
-        if url is not None:
-            found.append((v.URL, url, True, "url.original"))
+    # One C pass over the (cold) event dict finds the few rare names present; a name that is absent
+    # would be skipped below anyway, so only present ones are looked at.
+    present = RARE_FIELDS.intersection(fields)
+    if "url.original" in present:
+        original = get("url.original")
+        if isinstance(original, str) and len(original) <= MAX_VALUE:
+            domain = get("url.domain")
+            url = v.event_url(domain if isinstance(domain, str) else None, original)
+            if url is not None:
+                found.append((v.URL, url, True, "url.original"))
     seen = ""
-    for name in DOMAIN_FIELDS:
-        value = get(name)
+    for name in DOMAIN_FIELDS if not DOMAIN_NAMES.isdisjoint(present) else ():
+        value = get(name) if name in present else None
         if isinstance(value, str) and value and value != seen and len(value) <= v.MAX_DOMAIN:
             seen = value
             name_value = value.lower().rstrip(".") if not value.islower() or value.endswith(".") else value
             if "." in name_value and not ip_like(name_value):
                 found.append((v.DOMAIN, name_value, True, name))
-    for name, kind in HASH_FIELDS:
-        value = get(name)
+    for name, kind in HASH_FIELDS if not HASH_NAMES.isdisjoint(present) else ():
+        value = get(name) if name in present else None
         if isinstance(value, str) and len(value) == v.HEX_LENGTHS[kind]:
             found.append((kind, value.lower(), False, name))
-    ja3 = get("tls.client.ja3")
-    if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
-        found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
+    if "tls.client.ja3" in present:
+        ja3 = get("tls.client.ja3")
+        if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
+            found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
     for name in CERT_FIELDS:
-        value = get(name)
+        value = get(name) if name in present else None
         if isinstance(value, str) and len(value) <= 64:
             cert = value.replace(":", "").lower()
             if len(cert) == v.HEX_LENGTHS[v.X509_SHA1]:
                 found.append((v.X509_SHA1, cert, True, name))
                 break
     for name in MAIL_FIELDS:
-        value = get(name)
+        value = get(name) if name in present else None
         if isinstance(value, str) and "@" in value and len(value) <= v.MAX_EMAIL:
             found.append((v.EMAIL, value.strip().strip("<>").lower(), False, name))
             break
     return found
+
+
+def rare_lookups(
+    fields: Mapping[str, object],
+    dst: object,
+    src: object,
+    listed: bool,
+    in_ranges: Callable[[object], bool] | None,
+) -> list[Candidate]:
+    """``candidates`` of an event with rare fields, without the addresses when they cannot hit.
+
+    ``listed``: an address is in the IP table. When it is not and neither is in a listed range,
+    looking the addresses up (``IndicatorSet.match_ip``) would find nothing: they are left out. (A str
+    subclass, which those exact-type tests skip, keeps the full lookup.)
+    """
+    exact = (dst.__class__ is str or not isinstance(dst, str)) and (
+        src.__class__ is str or not isinstance(src, str)
+    )
+    if exact and not listed and not (in_ranges is not None and (in_ranges(dst) or in_ranges(src))):
+        return rare_candidates(fields)
+    return candidates(fields)
+
+
+def scan_addresses(
+    events: list[Event],
+    ips: Mapping[str, object],
+    in_ranges: Callable[[object], bool] | None,
+    addresses: dict[tuple[str, str], list[Any]],
+    observe: bool,
+) -> list[int]:
+    """The per-event part of ``detect`` that needs no look-up beyond the addresses, in event order.
+
+    Tallies the observed external addresses into ``addresses`` (when ``observe``: [first, last, count,
+    first internal device, any allowed] per (tenant, address)) and returns, as ``2 * index + rare``,
+    the events that need more: those with a rare field, and those whose address is listed or in a
+    range. ``_speedups.address_scan`` is this function in C.
+    """
+    codes: list[int] = []
+    local_get = LOCAL_CACHE.get
+    for index, event in enumerate(events):
+        fields = event.fields
+        # Addresses inline: most events are connections with nothing else to look up.
+        dst = fields.get("destination.ip")
+        src = fields.get("source.ip")
+        dst_ok = dst.__class__ is str
+        src_ok = src.__class__ is str
+        if observe:
+            # One cache lookup per address (the cache holds False for external addresses too).
+            cached = not dst_ok or local_get(dst)  # type: ignore[arg-type]
+            dst_local = is_local(dst) if cached is None else cached  # type: ignore[arg-type]
+            cached = not src_ok or local_get(src)  # type: ignore[arg-type]
+            src_local = is_local(src) if cached is None else cached  # type: ignore[arg-type]
+            if not (dst_local and src_local):
+                when, tenant = event.timestamp, event.tenant_id
+                for ip in (src,) if dst_local else ((dst,) if src_local else (dst, src)):
+                    # Plain lists keyed by (tenant, address): the cheapest aggregate per event; the
+                    # day is the first occurrence's (a batch spans seconds).
+                    seen = addresses.get((tenant, ip))  # type: ignore[arg-type]
+                    if seen is None:
+                        device = src if src_local and src_ok else (dst if dst_local and dst_ok else None)
+                        allowed = fields.get("event.outcome") != FAILURE
+                        addresses[(tenant, ip)] = [when, when, 1, device, allowed]  # type: ignore[index]
+                    else:
+                        seen[2] += 1
+                        if when > seen[1]:
+                            seen[1] = when
+                        elif when < seen[0]:
+                            seen[0] = when
+                        if not seen[4] and fields.get("event.outcome") != FAILURE:
+                            seen[4] = True  # one allowed occurrence makes the value "let through"
+        rare = not RARE_FIELDS.isdisjoint(fields)  # a C loop over the (cold) dict's entries
+        if rare:
+            codes.append(2 * index + 1)
+        elif (
+            (dst_ok and dst in ips)
+            or (src_ok and src in ips)
+            or (in_ranges is not None and (in_ranges(dst) or in_ranges(src)))
+        ):
+            codes.append(2 * index)
+    return codes
 
 
 def ip_like(name: str) -> bool:
@@ -246,42 +337,25 @@ class IndicatorDetector:
         sightings: dict[Key, Tally] = {}
         observations: dict[Key, Tally] = {}
         addresses: dict[tuple[str, str], list[Any]] = {}
-        local_get = LOCAL_CACHE.get
-        for event in events:
+        batch = events if type(events) is list else list(events)
+        codes = None
+        if _address_scan is not None:  # the same pass in C (``parsers._native``)
+            codes = _address_scan(
+                batch, ips, LOCAL_CACHE, is_local, in_ranges, RARE_FIELDS, addresses, observe
+            )
+        if codes is None:
+            codes = scan_addresses(batch, ips, in_ranges, addresses, observe)
+        for code in codes:
+            event = batch[code >> 1]
             fields = event.fields
-            # Addresses inline: most events are connections with nothing else to look up.
-            dst = fields.get("destination.ip")
-            src = fields.get("source.ip")
-            dst_ok = dst.__class__ is str
-            src_ok = src.__class__ is str
-            if observe:
-                dst_local = not dst_ok or local_get(dst) or (dst not in LOCAL_CACHE and is_local(dst))  # type: ignore[arg-type]
-                src_local = not src_ok or local_get(src) or (src not in LOCAL_CACHE and is_local(src))  # type: ignore[arg-type]
-                if not (dst_local and src_local):
-                    when = event.timestamp
-                    for ip, local in ((dst, dst_local), (src, src_local)):
-                        if local:
-                            continue
-                        # Plain lists keyed by (tenant, address): the cheapest aggregate per event; the
-                        # day is the first occurrence's (a batch spans seconds).
-                        seen = addresses.get((event.tenant_id, ip))  # type: ignore[arg-type]
-                        if seen is None:
-                            device = src if src_local and src_ok else (dst if dst_local and dst_ok else None)
-                            allowed = fields.get("event.outcome") != FAILURE
-                            addresses[(event.tenant_id, ip)] = [when, when, 1, device, allowed]  # type: ignore[index]
-                        else:
-                            seen[2] += 1
-                            if when > seen[1]:
-                                seen[1] = when
-                            elif when < seen[0]:
-                                seen[0] = when
-                            if not seen[4] and fields.get("event.outcome") != FAILURE:
-                                seen[4] = True  # one allowed occurrence makes the value "let through"
-            rare = not RARE_FIELDS.isdisjoint(fields)
-            listed = (dst_ok and dst in ips) or (src_ok and src in ips)
-            if not (rare or listed or (in_ranges is not None and (in_ranges(dst) or in_ranges(src)))):
-                continue
-            found = self._first_hit(event, candidates(fields), now, sightings, observations if rare else None)
+            if code & 1:  # rare fields: look everything up, the addresses only if they can hit
+                dst = fields.get("destination.ip")
+                src = fields.get("source.ip")
+                listed = (dst.__class__ is str and dst in ips) or (src.__class__ is str and src in ips)
+                lookups = rare_lookups(fields, dst, src, listed, in_ranges)
+                found = self._first_hit(event, lookups, now, sightings, observations)
+            else:
+                found = self._first_hit(event, candidates(fields), now, sightings, None)
             if found is not None:
                 yield found
         for (tenant, ip), (first, last, count, device, allowed) in addresses.items():

@@ -1,0 +1,91 @@
+"""The optional C speedups of the hot parsers (``_speedups.c``), or ``None`` for each: pure Python then.
+
+``pip install -e .`` builds the extension when a C compiler is present (``setup.py``, ``optional=True``:
+the install succeeds without one); ``python -m mimamori.parsers._build speedups`` builds it in place
+for an existing environment. Each function below is either the C version or ``None``, and every caller
+keeps its pure-Python path for ``None``. The C functions give exactly the pure functions' results
+(``tests/unit/parsers/test_speedups.py`` checks that on random and hostile input), so the choice
+changes speed only. ``MIMAMORI_PURE=1`` forces the pure paths (as it does for the mypyc build), and
+an extension older than ``_speedups.c`` beside it (a developer edited the C source, and the rebuild
+failed or was forgotten) is not used either: running stale compiled code would be a silent lie.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from mimamori.domain.models import Fields
+from mimamori.parsers import _json
+
+__all__ = [
+    "AVAILABLE",
+    "address_scan",
+    "drop_unset",
+    "flatten",
+    "has_big_int",
+    "kv_split",
+    "object_fields",
+    "rename_into",
+    "rename_values",
+    "to_ints",
+    "zeek_fields",
+]
+
+
+class Flatten(Protocol):
+    """``_json.flatten``'s signature."""
+
+    def __call__(self, fields: Fields, name: str, value: Any, depth: int = 0, /) -> None: ...
+
+
+kv_split: Callable[[str], dict[str, str] | None] | None = None
+to_ints: Callable[[Sequence[str], int], list[int] | None] | None = None
+rename_values: Callable[[tuple[str, ...], dict[str, str]], Fields] | None = None
+drop_unset: Callable[[Fields, tuple[str, ...], frozenset[str]], None] | None = None
+has_big_int: Callable[[bytes], bool] | None = None
+flatten: Flatten | None = None
+rename_into: Callable[[Fields, dict[str, Any], dict[str, tuple[str, type[Any]]], str], None] | None = None
+object_fields: Callable[..., None] | None = None
+zeek_fields: Callable[..., Fields] | None = None
+# Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
+# the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
+address_scan: Callable[..., list[int] | None] | None = None
+
+log = logging.getLogger(__name__)
+
+
+def _stale(built: str | None) -> bool:
+    """Whether the extension is older than its C source (only a source tree has the source)."""
+    source = Path(__file__).with_name("_speedups.c")
+    if built is None or not source.is_file():
+        return False
+    if Path(built).stat().st_mtime >= source.stat().st_mtime:
+        return False
+    log.warning("mimamori.parsers: C speedups older than _speedups.c, not used (rebuild them)")
+    return True
+
+
+AVAILABLE = False
+if os.environ.get("MIMAMORI_PURE") != "1":
+    try:
+        from mimamori.parsers import _speedups
+    except ImportError:  # not built (no compiler at install time): the pure paths run
+        pass
+    else:
+        AVAILABLE = not _stale(_speedups.__file__)
+    if AVAILABLE:
+        _speedups.configure(_json.json_text)
+        kv_split = _speedups.kv_split
+        to_ints = _speedups.to_ints
+        rename_values = _speedups.rename_values
+        drop_unset = _speedups.drop_unset
+        has_big_int = _speedups.has_big_int
+        flatten = _speedups.flatten
+        rename_into = _speedups.rename_into
+        object_fields = _speedups.object_fields
+        zeek_fields = _speedups.zeek_fields
+        address_scan = _speedups.address_scan

@@ -1,0 +1,48 @@
+"""Type stub of the optional C extension ``_speedups.c``; see ``_native`` for how it is selected."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mimamori.domain.models import Fields
+
+def kv_split(body: str, /) -> dict[str, str] | None: ...
+def to_ints(values: Sequence[str], limit: int, /) -> list[int] | None: ...
+def rename_values(names: tuple[str, ...], pairs: dict[str, str], /) -> Fields: ...
+def drop_unset(fields: Fields, names: tuple[str, ...], unset: frozenset[str], /) -> None: ...
+def has_big_int(data: bytes, /) -> bool: ...
+def flatten(fields: Fields, name: str, value: Any, depth: int = 0, /) -> None: ...
+def rename_into(
+    fields: Fields, obj: dict[str, Any], specs: dict[str, tuple[str, type[Any]]], prefix: str, /
+) -> None: ...
+def object_fields(
+    fields: Fields,
+    obj: dict[str, Any],
+    top: dict[str, tuple[str, type[Any]]],
+    handlers: dict[str, Callable[[Fields, dict[str, Any]], None]],
+    skip: frozenset[str],
+    prefix: str,
+    /,
+) -> None: ...
+def zeek_fields(
+    obj: dict[str, Any],
+    popped: tuple[str, ...],
+    skip: frozenset[str],
+    known: dict[str, type[Any] | None],
+    names: dict[str, str],
+    slow: dict[str, Any],
+    prefix: str,
+    checked: bool,
+    /,
+) -> Fields: ...
+def address_scan(
+    events: list[Any],
+    ips: dict[str, Any],
+    local_cache: dict[str, bool],
+    is_local: Callable[[str], bool],
+    in_ranges: Callable[[object], bool] | None,
+    rare_fields: frozenset[str],
+    addresses: dict[tuple[str, str], list[Any]],
+    observe: bool,
+    /,
+) -> list[int] | None: ...
+def configure(json_text: Callable[[Any], str], /) -> None: ...
