@@ -51,7 +51,7 @@ def test_stratosphere_njrat_capture_is_found_live_and_retrospectively(db: Databa
     # The capture's clock starts at 0 (1970): move it to yesterday, inside the retro-hunt window.
     parsed = [replace(e, timestamp=e.timestamp + shift) for e in events if e is not None]
     # 1. before anyone lists the server: nothing found, but every external value is observed
-    engine = build_engine(DetectorContext(indicators=ind.load_store(db)))
+    engine = build_engine(DetectorContext(indicators=ind.load_store(db)), {"indicator"})
     assert engine.run(parsed) == []
     with unit_of_work(db) as uow:
         ind.record(uow, engine, force=True)
@@ -65,7 +65,7 @@ def test_stratosphere_njrat_capture_is_found_live_and_retrospectively(db: Databa
     assert alert.evidence["indicator.retrospective"] is True
     assert alert.evidence["observed.value"] == C2
     # 3. live from now on: exactly the labelled C2 flows
-    engine = build_engine(DetectorContext(indicators=ind.load_store(db)))
+    engine = build_engine(DetectorContext(indicators=ind.load_store(db)), {"indicator"})
     findings = engine.run(parsed)
     assert labelled > 200
     assert len(findings) == sum(1 for e in parsed if e.fields.get("destination.ip") == C2)
