@@ -16,6 +16,7 @@ from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from mimamori.errors import DeliveryError
 from mimamori.notify import signing
@@ -155,3 +156,26 @@ def address_of(delivery: Delivery, channel: ChannelName) -> str:
     if not address or any(c in address for c in "\r\n\x00"):
         raise DeliveryError("invalid address", retryable=False)
     return address
+
+
+class ChatWebhookChannel:
+    """A chat service's incoming webhook (Slack, Teams): POST the JSON ``payload`` of a delivery to the
+    contact's URL. Subclasses set ``name`` and ``payload``."""
+
+    name: ChannelName
+    payload: Callable[[Delivery, ChannelSettings], Mapping[str, object]]
+
+    def __init__(self, settings: ChannelSettings) -> None:
+        self._settings = settings
+        self._client = http_client(settings)
+
+    def send(self, delivery: Delivery) -> str:
+        def attempt() -> str:
+            url = address_of(delivery, self.name)
+            body = orjson.dumps(type(self).payload(delivery, self._settings))
+            return post_json(self._client, url, body, {"X-Mimamori-Event": str(delivery.notice.kind)})
+
+        return guarded(attempt, self.name.value)
+
+    def close(self) -> None:
+        self._client.close()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
-from mimamori.notify.channels.base import ChannelSettings, address_of, guarded, http_client, post_json
+from mimamori.notify.channels.base import ChannelSettings, ChatWebhookChannel
 from mimamori.notify.message import ChannelName, Delivery
 from mimamori.notify.render import View, prepare
 
@@ -99,22 +97,8 @@ def payload(delivery: Delivery, settings: ChannelSettings) -> dict[str, Any]:
     }
 
 
-class TeamsChannel:
+class TeamsChannel(ChatWebhookChannel):
     """Posts to a Teams incoming-webhook / Workflows URL (the contact's address)."""
 
     name = ChannelName.TEAMS
-
-    def __init__(self, settings: ChannelSettings) -> None:
-        self._settings = settings
-        self._client = http_client(settings)
-
-    def send(self, delivery: Delivery) -> str:
-        def attempt() -> str:
-            url = address_of(delivery, self.name)
-            body = orjson.dumps(payload(delivery, self._settings))
-            return post_json(self._client, url, body, {"X-Mimamori-Event": str(delivery.notice.kind)})
-
-        return guarded(attempt, "teams")
-
-    def close(self) -> None:
-        self._client.close()
+    payload = staticmethod(payload)
