@@ -35,7 +35,7 @@ from pathlib import Path
 
 from mimamori.config import Settings
 from mimamori.domain import RawRecord
-from mimamori.services import notify, tenants
+from mimamori.services import contacts, notify, tenants
 from mimamori.services.runtime import Runtime
 from mimamori.storage import read_only
 
@@ -179,12 +179,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     for n in range(args.tenants):
         tenant = tenants.add_tenant(runtime.db, f"SME {n:03d}").id
         sensor = tenants.add_sensor(runtime.db, tenant, "utm", "fortigate", with_token=False).sensor.id
-        notify.add_contact(
+        contacts.add_contact(
             runtime.db, None, tenant, {"name": f"総務 {n}", "email": f"soumu{n}@sme{n}.example"}
         )
         sensors.append((tenant, sensor))
     now = datetime.now(UTC)
-    notify.add_shift(
+    contacts.add_shift(
         runtime.db,
         None,
         {

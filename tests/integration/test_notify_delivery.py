@@ -23,7 +23,7 @@ from tests.notify_servers import HttpReceiver, SmtpServer, wait_until
 from mimamori.config import Settings
 from mimamori.domain import Finding, RawRecord, Severity
 from mimamori.notify.signing import verify
-from mimamori.services import Database, notify, tenants
+from mimamori.services import Database, contacts, notify, tenants
 from mimamori.services.notify_delivery import Deliverer
 from mimamori.services.notify_plan import process_outbox
 from mimamori.services.runtime import Runtime, open_database
@@ -85,7 +85,7 @@ def high_incidents(db: Database, tenant: str, count: int) -> None:
 def customer(db: Database, name: str = "A社", **contact: Any) -> str:
     tenant = tenants.add_tenant(db, name).id
     values = {"name": "総務 花子", "email": "hanako@a.example", "channels": ["email"], **contact}
-    notify.add_contact(db, None, tenant, values)
+    contacts.add_contact(db, None, tenant, values)
     return tenant
 
 
@@ -192,7 +192,7 @@ def test_webhook_receives_signed_json_and_a_retry_keeps_its_idempotency_key(
         )
         db = open_database(settings)
         tenant = tenants.add_tenant(db, "B社").id
-        notify.add_contact(
+        contacts.add_contact(
             db,
             None,
             tenant,
@@ -329,6 +329,6 @@ def test_from_log_line_to_mail_to_one_click_acknowledgement(tmp_path: Path, smtp
         assert escalation is not None
         assert (
             escalation.acknowledged_by
-            == f"link:contact:{notify.list_contacts(runtime.db, None, tenant)[0].id}"
+            == f"link:contact:{contacts.list_contacts(runtime.db, None, tenant)[0].id}"
         )
         assert client.get(path.replace("/ack/", "/ack/x")).status_code == 404

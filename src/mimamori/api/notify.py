@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from mimamori.api.deps import RuntimeDep, UserDep
-from mimamori.services import notify
+from mimamori.services import contacts, notify
 
 router = APIRouter(prefix="/api/v1")
 
@@ -60,26 +60,26 @@ def _given(model: BaseModel) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant_id}/contacts")
 def list_contacts(tenant_id: str, user: UserDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [notify.contact_to_dict(c) for c in notify.list_contacts(runtime.db, user, tenant_id)]
+    return [contacts.contact_to_dict(c) for c in contacts.list_contacts(runtime.db, user, tenant_id)]
 
 
 @router.post("/tenants/{tenant_id}/contacts", status_code=201)
 def add_contact(tenant_id: str, body: ContactIn, user: UserDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return notify.contact_to_dict(notify.add_contact(runtime.db, user, tenant_id, _given(body)))
+    return contacts.contact_to_dict(contacts.add_contact(runtime.db, user, tenant_id, _given(body)))
 
 
 @router.patch("/tenants/{tenant_id}/contacts/{contact_id}")
 def update_contact(
     tenant_id: str, contact_id: str, body: ContactIn, user: UserDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return notify.contact_to_dict(
-        notify.update_contact(runtime.db, user, tenant_id, contact_id, _given(body))
+    return contacts.contact_to_dict(
+        contacts.update_contact(runtime.db, user, tenant_id, contact_id, _given(body))
     )
 
 
 @router.delete("/tenants/{tenant_id}/contacts/{contact_id}", status_code=204)
 def remove_contact(tenant_id: str, contact_id: str, user: UserDep, runtime: RuntimeDep) -> None:
-    notify.remove_contact(runtime.db, user, tenant_id, contact_id)
+    contacts.remove_contact(runtime.db, user, tenant_id, contact_id)
 
 
 @router.get("/tenants/{tenant_id}/notify-policy")
@@ -129,14 +129,14 @@ def retry(body: Retry, user: UserDep, runtime: RuntimeDep) -> dict[str, int]:
 
 @router.get("/oncall")
 def list_shifts(user: UserDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [notify.shift_to_dict(s) for s in notify.list_shifts(runtime.db, user)]
+    return [contacts.shift_to_dict(s) for s in contacts.list_shifts(runtime.db, user)]
 
 
 @router.post("/oncall", status_code=201)
 def add_shift(body: ShiftIn, user: UserDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return notify.shift_to_dict(notify.add_shift(runtime.db, user, body.model_dump()))
+    return contacts.shift_to_dict(contacts.add_shift(runtime.db, user, body.model_dump()))
 
 
 @router.delete("/oncall/{shift_id}", status_code=204)
 def remove_shift(shift_id: str, user: UserDep, runtime: RuntimeDep) -> None:
-    notify.remove_shift(runtime.db, user, shift_id)
+    contacts.remove_shift(runtime.db, user, shift_id)

@@ -13,7 +13,7 @@ import typer
 
 from mimamori.cli.context import database, settings
 from mimamori.errors import ValidationError
-from mimamori.services import notify
+from mimamori.services import contacts, notify
 from mimamori.services.notifier import Notifier
 
 contacts_app = typer.Typer(help="A customer's contacts: who is told about incidents.", no_args_is_help=True)
@@ -72,15 +72,15 @@ def contacts_add(
     """Add a contact to a tenant."""
     values = _person(name, email, phone, language, channel, slack, teams, webhook)
     values.update({"role": role, "hours": hours, "priority": priority})
-    _print(notify.contact_to_dict(notify.add_contact(database(), None, tenant, values)))
+    _print(contacts.contact_to_dict(contacts.add_contact(database(), None, tenant, values)))
 
 
 @contacts_app.command("list")
 def contacts_list(tenant: str = TENANT, as_json: bool = typer.Option(False, "--json")) -> None:
     """The tenant's contacts, first-told first."""
-    found = notify.list_contacts(database(), None, tenant)
+    found = contacts.list_contacts(database(), None, tenant)
     if as_json:
-        _print([notify.contact_to_dict(c) for c in found])
+        _print([contacts.contact_to_dict(c) for c in found])
         return
     for c in found:
         typer.echo(
@@ -93,7 +93,7 @@ def contacts_list(tenant: str = TENANT, as_json: bool = typer.Option(False, "--j
 
 @contacts_app.command("remove")
 def contacts_remove(contact_id: str, tenant: str = TENANT) -> None:
-    notify.remove_contact(database(), None, tenant, contact_id)
+    contacts.remove_contact(database(), None, tenant, contact_id)
     typer.echo(f"removed {contact_id}")
 
 
@@ -123,7 +123,7 @@ def oncall_add(
     """Add an on-call shift."""
     values = _person(name, email, phone, language, channel, slack, teams, None)
     values.update({"level": level, "starts_at": _time(starts), "ends_at": _time(ends)})
-    _print(notify.shift_to_dict(notify.add_shift(database(), None, values)))
+    _print(contacts.shift_to_dict(contacts.add_shift(database(), None, values)))
 
 
 @oncall_app.command("list")
@@ -132,9 +132,9 @@ def oncall_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Current and future on-call shifts."""
-    found = notify.list_shifts(database(), None, current_only=now)
+    found = contacts.list_shifts(database(), None, current_only=now)
     if as_json:
-        _print([notify.shift_to_dict(s) for s in found])
+        _print([contacts.shift_to_dict(s) for s in found])
         return
     for s in found:
         typer.echo(
@@ -147,7 +147,7 @@ def oncall_list(
 
 @oncall_app.command("remove")
 def oncall_remove(shift_id: str) -> None:
-    notify.remove_shift(database(), None, shift_id)
+    contacts.remove_shift(database(), None, shift_id)
     typer.echo(f"removed {shift_id}")
 
 

@@ -22,7 +22,7 @@ import httpx
 from mimamori import sim
 from mimamori.domain import Role
 from mimamori.errors import MimamoriError, ValidationError
-from mimamori.services import auth, notify
+from mimamori.services import auth, contacts
 from mimamori.services import tenants as tenant_service
 from mimamori.services.runtime import Runtime
 from mimamori.storage import Database
@@ -80,14 +80,14 @@ def prepare(db: Database, *, tenants: int = 3, seed: int = 1) -> DemoSetup:
             token = tenant_service.add_sensor(db, tenant.id, zeek_name, "zeek").token
         login = _tenant_login(sim_tenant.index)
         _ensure_user(db, login, f"{sim_tenant.name} 総務担当", Role.CUSTOMER_ADMIN, tenant.id)
-        if not notify.list_contacts(db, None, tenant.id):
-            notify.add_contact(
+        if not contacts.list_contacts(db, None, tenant.id):
+            contacts.add_contact(
                 db, None, tenant.id, {"name": f"{sim_tenant.name} 総務担当", "role": "総務", "email": login}
             )
         prepared.append(DemoTenant(sim_tenant.index, tenant.id, sim_tenant.name, login, address, token))
-    if not notify.list_shifts(db, None, current_only=True):
+    if not contacts.list_shifts(db, None, current_only=True):
         now = datetime.now(UTC)
-        notify.add_shift(
+        contacts.add_shift(
             db,
             None,
             {"name": "SOC オペレーター", "email": PROVIDER_EMAIL, "starts_at": now, "ends_at": now + ONCALL},

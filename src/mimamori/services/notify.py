@@ -1,5 +1,6 @@
-"""Notification settings and records for people: contacts, the on-call rota, each tenant's rules,
-what was sent, dead letters, and acknowledging an incident notice (link, portal, API, SOC).
+"""Notification rules and records for people: each tenant's rules, what was sent, dead letters, test
+messages, and acknowledging an incident notice (link, portal, API, SOC). Contacts and the on-call rota
+are in ``services.contacts``.
 
 The same functions serve ``mimamori contacts|oncall|notify`` and ``/api/v1``. Customer users manage their
 own tenant's contacts and rules and acknowledge their own incidents; the rota and the provider-wide
@@ -8,243 +9,28 @@ views are for provider staff.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from mimamori.config import Settings
-from mimamori.domain import Contact, OnCallShift, User
-from mimamori.domain.contacts import CHANNEL_NAMES, check_email, check_phone, parse_hours
-from mimamori.errors import NotFoundError, PermissionDeniedError, ValidationError
+from mimamori.domain import User
+from mimamori.domain.contacts import check_email, check_phone
+from mimamori.errors import NotFoundError, ValidationError
 from mimamori.notify.codec import notice_to_dict
 from mimamori.notify.links import AckClaim, read_ack
 from mimamori.notify.message import ChannelName
 from mimamori.notify.notices import trial_notice
 from mimamori.notify.policy import DOCUMENT, NotifyPolicy, policy_from
+from mimamori.services import contacts
 from mimamori.services.alerts import visible_tenant
 from mimamori.services.notify_plan import default_policy
 from mimamori.storage import Database, Repositories, read_only, unit_of_work
 from mimamori.storage.repositories import NotificationRow
 
-LANGUAGES = ("ja", "en")
-MAX_URL = 2048
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _provider(viewer: User | None) -> None:
-    if viewer is not None and not viewer.role.is_provider:
-        raise PermissionDeniedError("provider staff only")
-
-
-def _scope(viewer: User | None, tenant_id: str) -> str:
-    scope = visible_tenant(viewer, tenant_id)
-    assert scope is not None
-    return scope
-
-
-def _may_edit(viewer: User | None) -> None:
-    if viewer is not None and viewer.role.value == "customer_viewer":
-        raise PermissionDeniedError("viewers cannot change settings")
-
-
-def _url(value: Any, what: str) -> str:
-    """An https URL on the Internet: a customer-supplied webhook must not reach into the provider's own
-    network (loopback, private, link-local addresses or local names are refused)."""
-    text = str(value or "").strip()
-    if not text.startswith("https://") or len(text) > MAX_URL or any(c.isspace() for c in text):
-        raise ValidationError(f"{what}: an https:// URL")
-    host = (urlsplit(text).hostname or "").rstrip(".").lower()
-    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise ValidationError(f"{what}: the URL must point to a public host")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return text
-    if not address.is_global:
-        raise ValidationError(f"{what}: the URL must point to a public host")
-    return text
-
-
-def clean_person(values: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validated contact/on-call fields (unknown keys are refused, so a typo is not silently lost)."""
-    known = {
-        "name",
-        "role",
-        "language",
-        "email",
-        "phone",
-        "channels",
-        "endpoints",
-        "hours",
-        "priority",
-        "active",
-        "level",
-        "starts_at",
-        "ends_at",
-    }
-    unknown = set(values) - known
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    out: dict[str, Any] = {}
-    if "name" in values or not partial:
-        name = " ".join(str(values.get("name") or "").split())
-        if not name or len(name) > 200:
-            raise ValidationError("name: 1-200 characters")
-        out["name"] = name
-    if "role" in values or not partial:
-        out["role"] = " ".join(str(values.get("role") or "").split())[:64]
-    if "language" in values or not partial:
-        language = str(values.get("language") or "ja")
-        if language not in LANGUAGES:
-            raise ValidationError("language: ja or en")
-        out["language"] = language
-    if "email" in values:
-        out["email"] = check_email(str(values["email"])) if values["email"] else None
-    if "phone" in values:
-        out["phone"] = check_phone(str(values["phone"])) if values["phone"] else None
-    if "endpoints" in values or not partial:
-        endpoints = dict(values.get("endpoints") or {})
-        if set(endpoints) - {"slack", "teams", "webhook"}:
-            raise ValidationError("endpoints: slack, teams and webhook only")
-        out["endpoints"] = {k: _url(v, k) for k, v in endpoints.items() if v}
-    if "channels" in values or not partial:
-        channels = list(values.get("channels") or ["email"])
-        bad = [c for c in channels if c not in CHANNEL_NAMES]
-        if bad:
-            raise ValidationError(f"channels: {', '.join(CHANNEL_NAMES)}")
-        out["channels"] = sorted(set(channels), key=channels.index)
-    if "hours" in values:
-        hours = str(values["hours"] or "").strip() or None
-        parse_hours(hours)
-        out["hours"] = hours
-    if "priority" in values:
-        priority = values["priority"]
-        if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 9:
-            raise ValidationError("priority: 1 (told first) to 9")
-        out["priority"] = priority
-    if "active" in values:
-        out["active"] = bool(values["active"])
-    return out
-
-
-def _check_reachable(values: Mapping[str, Any]) -> None:
-    for channel in values.get("channels", ()):
-        if channel == "email" and not values.get("email"):
-            raise ValidationError("the e-mail channel needs an e-mail address")
-        if channel == "phone" and not values.get("phone"):
-            raise ValidationError("the phone channel needs a phone number")
-        if channel in {"slack", "teams", "webhook"} and channel not in values.get("endpoints", {}):
-            raise ValidationError(f"the {channel} channel needs its URL")
-
-
-def contact_to_dict(contact: Contact) -> dict[str, Any]:
-    return {
-        "id": contact.id,
-        "tenant_id": contact.tenant_id,
-        "name": contact.name,
-        "role": contact.role,
-        "language": contact.language,
-        "email": contact.email,
-        "phone": contact.phone,
-        "channels": list(contact.channels),
-        "endpoints": dict(contact.endpoints),
-        "hours": contact.hours,
-        "priority": contact.priority,
-        "active": contact.active,
-    }
-
-
-def add_contact(db: Database, viewer: User | None, tenant_id: str, values: Mapping[str, Any]) -> Contact:
-    scope = _scope(viewer, tenant_id)
-    _may_edit(viewer)
-    clean = {"priority": 1, "email": None, "phone": None, **clean_person(values)}
-    if {"level", "starts_at", "ends_at"} & set(clean):
-        raise ValidationError("level, starts_at and ends_at belong to on-call shifts")
-    _check_reachable(clean)
-    with unit_of_work(db) as uow:
-        return uow.contacts.add(scope, clean)
-
-
-def update_contact(
-    db: Database, viewer: User | None, tenant_id: str, contact_id: str, values: Mapping[str, Any]
-) -> Contact:
-    scope = _scope(viewer, tenant_id)
-    _may_edit(viewer)
-    with unit_of_work(db) as uow:
-        current = contact_to_dict(uow.contacts.get(scope, contact_id))
-        clean = clean_person(values, partial=True)
-        _check_reachable({**current, **clean})
-        return uow.contacts.update(scope, contact_id, clean)
-
-
-def list_contacts(db: Database, viewer: User | None, tenant_id: str) -> list[Contact]:
-    scope = _scope(viewer, tenant_id)
-    with read_only(db) as uow:
-        return uow.contacts.list(scope)
-
-
-def remove_contact(db: Database, viewer: User | None, tenant_id: str, contact_id: str) -> None:
-    scope = _scope(viewer, tenant_id)
-    _may_edit(viewer)
-    with unit_of_work(db) as uow:
-        uow.contacts.remove(scope, contact_id)
-
-
-def shift_to_dict(shift: OnCallShift) -> dict[str, Any]:
-    return {
-        "id": shift.id,
-        "name": shift.name,
-        "level": shift.level,
-        "language": shift.language,
-        "email": shift.email,
-        "phone": shift.phone,
-        "channels": list(shift.channels),
-        "endpoints": dict(shift.endpoints),
-        "starts_at": shift.starts_at.isoformat(),
-        "ends_at": shift.ends_at.isoformat(),
-    }
-
-
-def add_shift(db: Database, viewer: User | None, values: Mapping[str, Any]) -> OnCallShift:
-    _provider(viewer)
-    clean = {
-        "email": None,
-        "phone": None,
-        **clean_person({k: v for k, v in values.items() if k not in {"level", "starts_at", "ends_at"}}),
-    }
-    clean.pop("role", None)
-    level = values.get("level", 1)
-    if level not in (1, 2):
-        raise ValidationError("level: 1 (primary) or 2 (backup)")
-    starts, ends = values.get("starts_at"), values.get("ends_at")
-    if not isinstance(starts, datetime) or not isinstance(ends, datetime) or starts.tzinfo is None:
-        raise ValidationError("starts_at and ends_at: times with a time zone")
-    if ends <= starts:
-        raise ValidationError("a shift ends after it starts")
-    _check_reachable(clean)
-    with unit_of_work(db) as uow:
-        return uow.oncall.add({**clean, "level": level, "starts_at": starts, "ends_at": ends})
-
-
-def list_shifts(db: Database, viewer: User | None, *, current_only: bool = False) -> list[OnCallShift]:
-    _provider(viewer)
-    with read_only(db) as uow:
-        return uow.oncall.at(_now()) if current_only else uow.oncall.list(ending_after=_now())
-
-
-def remove_shift(db: Database, viewer: User | None, shift_id: str) -> None:
-    _provider(viewer)
-    with unit_of_work(db) as uow:
-        uow.oncall.remove(shift_id)
-
 
 def get_policy(db: Database, viewer: User | None, settings: Settings, tenant_id: str) -> NotifyPolicy:
-    scope = _scope(viewer, tenant_id)
+    scope = contacts.tenant_scope(viewer, tenant_id)
     with read_only(db) as uow:
         return policy_from(uow.settings.get(scope, DOCUMENT), default_policy(settings))
 
@@ -253,8 +39,8 @@ def set_policy(
     db: Database, viewer: User | None, settings: Settings, tenant_id: str, changes: Mapping[str, Any]
 ) -> NotifyPolicy:
     """Change some of the tenant's rules (the others keep their values); ValidationError for bad ones."""
-    scope = _scope(viewer, tenant_id)
-    _may_edit(viewer)
+    scope = contacts.tenant_scope(viewer, tenant_id)
+    contacts.may_edit(viewer)
     known = {"high", "medium", "low", "escalation_minutes", "quiet_hours", "digest_time", "timezone"}
     if set(changes) - known:
         raise ValidationError(f"unknown rule(s): {', '.join(sorted(set(changes) - known))}")
@@ -295,14 +81,14 @@ def list_notifications(
     """One tenant's notifications (a customer sees only theirs), or all of them for provider staff."""
     scope = visible_tenant(viewer, tenant_id)
     if scope is None:
-        _provider(viewer)
+        contacts.provider_only(viewer)
     with read_only(db) as uow:
         return uow.notifications.list(scope, status=status, limit=max(1, min(limit, 1000)))
 
 
 def status(db: Database, viewer: User | None) -> dict[str, Any]:
     """Provider-wide counts by state and the age of the oldest undelivered notification."""
-    _provider(viewer)
+    contacts.provider_only(viewer)
     with read_only(db) as uow:
         counts = uow.notifications.counts()
         oldest = uow.notifications.oldest_pending()
@@ -310,15 +96,15 @@ def status(db: Database, viewer: User | None) -> dict[str, Any]:
         "pending": counts.get("pending", 0) + counts.get("sending", 0),
         "sent": counts.get("sent", 0),
         "dead": counts.get("dead", 0),
-        "oldest_pending_seconds": round((_now() - oldest).total_seconds(), 1) if oldest else None,
+        "oldest_pending_seconds": round((contacts.now() - oldest).total_seconds(), 1) if oldest else None,
     }
 
 
 def retry(db: Database, viewer: User | None, ids: Sequence[str] | None) -> int:
     """Dead letters back into the queue (all of them when ``ids`` is None)."""
-    _provider(viewer)
+    contacts.provider_only(viewer)
     with unit_of_work(db) as uow:
-        return uow.notifications.retry(list(ids) if ids is not None else None, _now())
+        return uow.notifications.retry(list(ids) if ids is not None else None, contacts.now())
 
 
 def acknowledge_in(uow: Repositories, tenant_id: str, incident_id: str, by: str, now: datetime) -> bool:
@@ -331,11 +117,11 @@ def acknowledge_in(uow: Repositories, tenant_id: str, incident_id: str, by: str,
 
 def acknowledge(db: Database, viewer: User | None, tenant_id: str, incident_id: str) -> bool:
     """A signed-in user (customer or staff) acknowledges the incident's notice."""
-    scope = _scope(viewer, tenant_id)
+    scope = contacts.tenant_scope(viewer, tenant_id)
     by = "cli" if viewer is None else viewer.email
     with unit_of_work(db) as uow:
         uow.incidents.get(scope, incident_id)  # NotFoundError for another tenant's
-        return acknowledge_in(uow, scope, incident_id, by, _now())
+        return acknowledge_in(uow, scope, incident_id, by, contacts.now())
 
 
 def read_link(db: Database, settings: Settings, token: str) -> tuple[AckClaim, dict[str, Any]]:
@@ -363,28 +149,30 @@ def acknowledge_link(db: Database, settings: Settings, token: str) -> bool:
     claim = read_ack(settings.secret_key, token)
     with unit_of_work(db) as uow:
         uow.incidents.get(claim.tenant_id, claim.incident_id)
-        return acknowledge_in(uow, claim.tenant_id, claim.incident_id, f"link:{claim.recipient}", _now())
+        return acknowledge_in(
+            uow, claim.tenant_id, claim.incident_id, f"link:{claim.recipient}", contacts.now()
+        )
 
 
 def queue_test(
     db: Database, viewer: User | None, settings: Settings, channel: str, address: str, *, language: str = "ja"
 ) -> str:
     """Queue a test message to ``address`` over ``channel``; returns its id (the notifier sends it)."""
-    _provider(viewer)
+    contacts.provider_only(viewer)
     try:
         name = ChannelName(channel)
     except ValueError:
         raise ValidationError(f"channel: one of {', '.join(c.value for c in ChannelName)}") from None
-    if language not in LANGUAGES:
+    if language not in contacts.LANGUAGES:
         raise ValidationError("language: ja or en")
     if name is ChannelName.EMAIL:
         address = check_email(address)
     elif name is ChannelName.PHONE:
         address = check_phone(address)
     else:
-        address = _url(address, name.value)
+        address = contacts.public_url(address, name.value)
     notice = trial_notice(language=language, brand=settings.brand_name, portal_url=settings.public_url)
-    now = _now()
+    now = contacts.now()
     with unit_of_work(db) as uow:
         queued = uow.notifications.add(
             {
@@ -407,7 +195,7 @@ def queue_test(
 
 def get_notification(db: Database, viewer: User | None, notification_id: str) -> dict[str, Any]:
     """One notification with every attempt (provider staff)."""
-    _provider(viewer)
+    contacts.provider_only(viewer)
     with read_only(db) as uow:
         row = uow.notifications.get(notification_id)
         attempts = uow.notifications.attempts(notification_id)
@@ -422,7 +210,7 @@ def get_notification(db: Database, viewer: User | None, notification_id: str) ->
 
 def awaiting(db: Database, viewer: User | None, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's notified incidents that nobody has acknowledged yet (the portal asks for it)."""
-    scope = _scope(viewer, tenant_id)
+    scope = contacts.tenant_scope(viewer, tenant_id)
     with read_only(db) as uow:
         found = []
         for escalation in uow.escalations.awaiting(scope):

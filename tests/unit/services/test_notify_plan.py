@@ -10,7 +10,7 @@ import pytest
 from mimamori.config import Settings
 from mimamori.domain import Finding, Role, Severity, User
 from mimamori.errors import NotFoundError
-from mimamori.services import Database, incidents, notify, tenants
+from mimamori.services import Database, contacts, incidents, notify, tenants
 from mimamori.services.notify_plan import check_sensors, escalate_due, process_outbox, send_digests
 from mimamori.services.triage import record_findings
 from mimamori.storage import Counters, read_only, unit_of_work
@@ -31,7 +31,7 @@ class World:
         self.db, self.settings = db, settings
         self.a = tenants.add_tenant(db, "A社").id
         self.b = tenants.add_tenant(db, "B社").id
-        self.first = notify.add_contact(
+        self.first = contacts.add_contact(
             db,
             None,
             self.a,
@@ -45,7 +45,7 @@ class World:
                 "hours": "Mon-Fri 09:00-18:00",
             },
         )
-        self.second = notify.add_contact(
+        self.second = contacts.add_contact(
             db,
             None,
             self.a,
@@ -59,7 +59,7 @@ class World:
                 "endpoints": {"slack": "https://hooks.slack.example/a"},
             },
         )
-        self.primary = notify.add_shift(
+        self.primary = contacts.add_shift(
             db,
             None,
             {
@@ -72,7 +72,7 @@ class World:
                 "ends_at": NOW + timedelta(days=2),
             },
         )
-        self.backup = notify.add_shift(
+        self.backup = contacts.add_shift(
             db,
             None,
             {

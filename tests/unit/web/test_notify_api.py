@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.unit.web.conftest import World, login
 
 from mimamori.domain import Finding, Severity
-from mimamori.services import notify
+from mimamori.services import contacts, notify
 from mimamori.services.notify_plan import process_outbox
 from mimamori.services.triage import record_findings
 from mimamori.storage import read_only, unit_of_work
@@ -100,7 +100,7 @@ def test_viewers_read_but_do_not_change(client: TestClient, world: World) -> Non
 def test_another_tenants_notification_objects_are_404(
     client: TestClient, world: World, method: str, path: str, body: object
 ) -> None:
-    contact_b = notify.add_contact(
+    contact_b = contacts.add_contact(
         world.runtime.db, None, world.tenant_b, {**CONTACT, "email": "secret@b.example"}
     ).id
     incident_b = incident(world, world.tenant_b)
@@ -109,12 +109,12 @@ def test_another_tenants_notification_objects_are_404(
     response = client.request(method, url, json=body)
     assert response.status_code == 404, (url, response.status_code, response.text)
     assert "secret@b.example" not in response.text
-    assert notify.list_contacts(world.runtime.db, None, world.tenant_b)[0].name == CONTACT["name"]
+    assert contacts.list_contacts(world.runtime.db, None, world.tenant_b)[0].name == CONTACT["name"]
 
 
 def test_provider_views_and_customer_scoping_of_notifications(client: TestClient, world: World) -> None:
-    notify.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
-    notify.add_contact(world.runtime.db, None, world.tenant_b, {**CONTACT, "email": "secret@b.example"})
+    contacts.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
+    contacts.add_contact(world.runtime.db, None, world.tenant_b, {**CONTACT, "email": "secret@b.example"})
     incident(world, world.tenant_a)
     incident(world, world.tenant_b)
     login(client, "a@a.example")
@@ -142,7 +142,7 @@ def test_provider_views_and_customer_scoping_of_notifications(client: TestClient
 
 
 def test_acknowledge_from_api_and_portal_button(client: TestClient, world: World) -> None:
-    notify.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
+    contacts.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
     first = incident(world, world.tenant_a)
     login(client, "a@a.example")
     page = client.get("/portal")
@@ -161,7 +161,7 @@ def test_acknowledge_from_api_and_portal_button(client: TestClient, world: World
 
 
 def test_ack_link_page_escapes_log_text_and_rejects_forgeries(client: TestClient, world: World) -> None:
-    notify.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
+    contacts.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
     incident(world, world.tenant_a)
     (sent,) = notify.list_notifications(world.runtime.db, None, world.tenant_a)
     with read_only(world.runtime.db) as uow:
@@ -180,7 +180,7 @@ def test_ack_link_page_escapes_log_text_and_rejects_forgeries(client: TestClient
 
 
 def test_soc_console_shows_dead_letters(client: TestClient, world: World) -> None:
-    notify.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
+    contacts.add_contact(world.runtime.db, None, world.tenant_a, CONTACT)
     incident(world, world.tenant_a)
     assert world.runtime.notifier is not None
     world.runtime.notifier.tick()  # no SMTP and no mail directory configured: dead at once
