@@ -97,7 +97,7 @@ def test_engine_keeps_running_when_a_detector_fails() -> None:
 
 # -- grown with issue 5: more types, allowlist, expiry, sightings and observed values ------------------
 def test_titles_exist_for_every_context_kind_and_direction() -> None:
-    from mimamori.detection.indicators.matcher import KINDS, TITLES
+    from mimamori.detection.indicators.presentation import KINDS, TITLES
 
     for context in ("connection", "blocked", "retro"):
         for kind in set(KINDS.values()):

@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 import mimamori
-from mimamori.detection.indicators.matcher import TITLES
+from mimamori.detection.indicators.presentation import TITLES
 from mimamori.web.i18n import pick_language, translations
 
 PACKAGE = Path(mimamori.__file__).parent
