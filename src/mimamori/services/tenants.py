@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mimamori.domain import DEFAULT_TIMEZONE, QuarantinedRecord, Sensor, Tenant
@@ -139,3 +140,32 @@ def set_silence_minutes(db: Database, tenant_id: str, sensor_id: str, minutes: i
     with unit_of_work(db) as uow:
         uow.sensors.set_silence_minutes(tenant_id, sensor_id, minutes)
         return uow.sensors.get(tenant_id, sensor_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SensorHealth:
+    """One sensor as the SOC sees it: when it last sent, and whether it is silent for too long."""
+
+    sensor: Sensor
+    tenant_name: str
+    limit_minutes: int  # 0: never counts as silent
+    silent: bool
+    silent_minutes: int | None  # how long since the last record (or since registration), when silent
+
+
+def sensor_health(db: Database, default_limit_minutes: int, now: datetime) -> list[SensorHealth]:
+    """Provider-wide: every sensor with its silence verdict, silent ones first (24-hour monitoring must
+    see where it is blind). The verdict uses the same limits as the silent-sensor notification."""
+    with read_only(db) as uow:
+        names = {t.id: t.name for t in uow.tenants.list()}
+        sensors = uow.sensors.all_sensors()
+    found = []
+    for sensor in sensors:
+        limit = default_limit_minutes if sensor.silence_minutes is None else sensor.silence_minutes
+        seen = sensor.last_seen or sensor.created_at
+        quiet = int((now - seen).total_seconds() // 60) if seen is not None else None
+        silent = limit > 0 and quiet is not None and quiet > limit
+        found.append(
+            SensorHealth(sensor, names.get(sensor.tenant_id, ""), limit, silent, quiet if silent else None)
+        )
+    return sorted(found, key=lambda h: (not h.silent, h.tenant_name, h.sensor.name))

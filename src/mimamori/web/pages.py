@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -71,6 +72,15 @@ def soc(request: Request, user: UserDep, runtime: RuntimeDep, severity: Severity
         warnings=problems,
         dead_letters=dead,
     )
+
+
+@router.get("/soc/health", response_class=HTMLResponse)
+def soc_health(request: Request, user: UserDep, runtime: RuntimeDep) -> Response:
+    """Every customer's sensors: last record, counters, and the silent ones first."""
+    if not user.role.is_provider:
+        raise PermissionDeniedError("provider staff only")
+    found = tenants.sensor_health(runtime.db, runtime.settings.sensor_silence_minutes, datetime.now(UTC))
+    return render(request, "health.html", user=user, sensors=found, silent=sum(h.silent for h in found))
 
 
 @router.get("/portal", response_class=HTMLResponse)
