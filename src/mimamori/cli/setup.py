@@ -14,6 +14,7 @@ from mimamori.cli.context import database, settings
 from mimamori.detection import build_engine
 from mimamori.domain import Role
 from mimamori.services import auth, content, files, tenants
+from mimamori.services.events import open_writer
 from mimamori.services.pipeline import Pipeline
 
 tenants_app = typer.Typer(help="SME customers.", no_args_is_help=True)
@@ -144,7 +145,7 @@ def ingest(
     current = settings()
     content.ensure_content(current)
     db = database(current)
-    pipeline = Pipeline(db, build_engine(content.detector_context(current, db)))
+    pipeline = Pipeline(db, build_engine(content.detector_context(current, db)), archive=open_writer(current))
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -157,6 +158,8 @@ def ingest(
         try:
             report = files.import_paths(pipeline, paths, tenant, fmt, progress=advance)
         except KeyboardInterrupt:
+            if pipeline.archive is not None:
+                pipeline.archive.flush()  # the batches the import ledger counts as done are archived
             typer.echo("interrupted: run the same command again to resume", err=True)
             raise typer.Exit(130) from None
     summary = report.summary(time.perf_counter() - started)

@@ -25,6 +25,7 @@ from mimamori.ingest.syslog import SyslogServer
 from mimamori.ingest.tls import server_context
 from mimamori.ingest.watch import DirectoryWatcher, WatchSource
 from mimamori.services import behaviours, content, feeds, indicators, inventory, rules, tenants
+from mimamori.services import events as event_archive
 from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.storage import Counters, Database, unit_of_work
@@ -36,6 +37,8 @@ FEED_CHECK_SECONDS = 60.0  # how often due feeds are looked for (each feed has i
 STATS_FLUSH_SECONDS = 5.0  # receiver counters are written to the database this often
 STATE_SAVE_SECONDS = 300.0  # the behaviour detectors' state is saved this often (and at shutdown)
 TOKEN_CACHE_SECONDS = 30.0  # a revoked sensor token stops working within this time
+ARCHIVE_TICK_SECONDS = 5.0  # how often due event-archive buffers are written
+ARCHIVE_MAINTENANCE_SECONDS = 3600.0  # compaction and retention of the event archive
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Runtime:
             self.db,
             build_engine(content.detector_context(settings, self.db)),
             max_record=settings.record_max_bytes,
+            archive=event_archive.open_writer(settings),
         )
         self.processed = BatchResult()
         self.notifier = Notifier(self.db, settings) if settings.notify_enabled else None
@@ -141,6 +145,8 @@ class Runtime:
         ]
         if self.notifier is not None:
             self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
+        if self.pipeline.archive is not None:
+            self._tasks.append(asyncio.create_task(self._archive(), name="event-archive"))
         self.started = True
         log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
         if self.syslog.tls_port:
@@ -196,6 +202,22 @@ class Runtime:
                     await asyncio.to_thread(self._save_state)
             except Exception:
                 log.exception("housekeeping failed")
+
+    async def _archive(self) -> None:
+        """Write due event-archive buffers; hourly, compact small parts and delete expired days. Its own
+        task: a long compaction never delays route refresh or counters. Shutdown flushes the rest."""
+        writer = self.pipeline.archive
+        assert writer is not None
+        maintained = time.monotonic()
+        while True:
+            await asyncio.sleep(max(0.5, min(ARCHIVE_TICK_SECONDS, self.settings.archive_flush_seconds)))
+            try:
+                await asyncio.to_thread(writer.flush_due)
+                if time.monotonic() - maintained >= ARCHIVE_MAINTENANCE_SECONDS:
+                    maintained = time.monotonic()
+                    await asyncio.to_thread(event_archive.maintain, self.settings)
+            except Exception:
+                log.exception("event archive housekeeping failed")
 
     def _save_state(self) -> None:
         try:
@@ -316,6 +338,17 @@ class Runtime:
             "bus_corrupt_frames": bus.corrupt_frames,
             **self.totals,
             **self._notify_metrics(),
+            **self._archive_metrics(),
+        }
+
+    def _archive_metrics(self) -> dict[str, int]:
+        writer = self.pipeline.archive
+        if writer is None:
+            return {}
+        return {
+            "archive_events_written": writer.stats.written,
+            "archive_events_dropped": writer.stats.dropped,
+            "archive_parts_written": writer.stats.parts,
         }
 
     def _notify_metrics(self) -> dict[str, int]:
