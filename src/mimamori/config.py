@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     indicator_max_download: int = 256 * 1024 * 1024
     retrohunt_days: int = 30  # observed values kept and searched when new indicators arrive
     language: str = "ja"
-    session_https_only: bool = False
+    # Session cookie only over HTTPS ("Secure"). Unset: on when public_url is https:// (docs/accounts.md).
+    session_https_only: bool | None = None
 
     # Notifications (docs/notifications.md). E-mail goes over SMTP when ``smtp_host`` is set; without it,
     # messages are written as .eml files to ``mail_dir`` (the demo), or dead-lettered with the reason.
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
     notify_lease_seconds: float = 60.0  # a worker that dies while sending gives its messages back after this
     notify_poll_seconds: float = 1.0  # fallback poll; new alerts wake the notifier at once
     sensor_silence_minutes: int = 60  # a sensor silent for longer raises a notification (0: off)
+
+    # The event archive (docs/archive.md): every parsed event as Parquet under data_dir/archive, per
+    # tenant and UTC day, for event search. A (tenant, day) buffer is written after flush_seconds or
+    # flush_events events; max_buffered bounds the events held in memory across all tenants.
+    archive_enabled: bool = True
+    archive_flush_seconds: float = 60.0
+    archive_flush_events: int = 20_000
+    archive_max_buffered: int = 100_000
+    archive_retention_days: int = 90  # older days are deleted (0: kept forever)
 
     @classmethod
     def settings_customise_sources(
@@ -155,6 +165,13 @@ class Settings(BaseSettings):
             )
 
     @property
+    def session_secure(self) -> bool:
+        """Whether the session cookie is marked Secure (sent over HTTPS only)."""
+        if self.session_https_only is not None:
+            return self.session_https_only
+        return self.public_url.lower().startswith("https://")
+
+    @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -163,6 +180,10 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
 
     @property
     def indicators_path(self) -> Path:

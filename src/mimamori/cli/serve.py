@@ -33,6 +33,12 @@ def serve(host: str | None = HOST, port: int | None = PORT) -> None:
     """Run receivers, pipeline and web in one process (embedded SQLite unless MIMAMORI_DATABASE_URL)."""
     current = _settings(host, port)
     current.check_secrets()
+    if not current.session_secure and current.host not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo(
+            "warning: the session cookie is not Secure; behind HTTPS set MIMAMORI_PUBLIC_URL=https://... "
+            "(or MIMAMORI_SESSION_HTTPS_ONLY=true), see docs/accounts.md",
+            err=True,
+        )
     runtime = Runtime(current)
     typer.echo(
         f"mimamori on http://{current.host}:{current.port}  syslog tcp/{current.syslog_tcp_port} "

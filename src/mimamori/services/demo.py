@@ -22,7 +22,7 @@ import httpx
 from mimamori import sim
 from mimamori.domain import Role
 from mimamori.errors import MimamoriError, ValidationError
-from mimamori.services import auth, contacts
+from mimamori.services import accounts, auth, contacts
 from mimamori.services import tenants as tenant_service
 from mimamori.services.runtime import Runtime
 from mimamori.storage import Database
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "mimamori-demo"  # noqa: S105 - printed on the console on purpose; demo mode only
 PROVIDER_EMAIL = "soc@provider.example"
+# TOTP is mandatory for provider staff: the demo's SOC login gets this fixed, printed secret, so a person
+# can add it to any authenticator app (or compute codes with `python -c "import pyotp; ..."`).
+DEMO_TOTP_SECRET = "MIMAMORIDEMOSOCANALYSTTOTPKEY234"  # noqa: S105 - demo mode only, printed on purpose
 SOURCE_BASE = "127.0.1."  # FortiGate of simulated tenant i sends from 127.0.1.(i+1)
 SCENARIO_EVERY_MINUTES = 3  # the first round starts at once, so alerts show within a minute
 BENIGN_PER_MINUTE = 120  # per tenant
@@ -63,6 +66,7 @@ def prepare(db: Database, *, tenants: int = 3, seed: int = 1) -> DemoSetup:
     simulated = sim.build_tenants(tenants, seed)
     existing = {t.name: t for t in tenant_service.list_tenants(db)}
     _ensure_user(db, PROVIDER_EMAIL, "SOC オペレーター", Role.PROVIDER_ADMIN, None)
+    accounts.enrol_with_secret(db, accounts.user_by_email(db, PROVIDER_EMAIL).id, DEMO_TOTP_SECRET)
     prepared: list[DemoTenant] = []
     for sim_tenant in simulated:
         tenant = existing.get(sim_tenant.name) or tenant_service.add_tenant(db, sim_tenant.name)
@@ -107,6 +111,8 @@ def banner(setup: DemoSetup, url: str, *, mail_dir: Path | None = None) -> str:
         "=" * 72,
         f" mimamori demo is starting: {url}",
         f" provider (SOC) login : {PROVIDER_EMAIL}  /  {DEMO_PASSWORD}",
+        f" SOC two-factor (TOTP): secret {DEMO_TOTP_SECRET}",
+        f"                        {accounts.provisioning_uri(DEMO_TOTP_SECRET, PROVIDER_EMAIL)}",
     ]
     for t in setup.tenants:
         lines.append(f" customer login       : {t.login}  /  {DEMO_PASSWORD}   ({t.name})")

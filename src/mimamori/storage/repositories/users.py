@@ -87,6 +87,12 @@ class UserRepository:
         row = self._connection.execute(select(users).where(users.c.id == user_id)).first()
         return _user(found(row, "user", user_id))
 
+    def get_with_hash(self, user_id: str) -> tuple[User, str]:
+        """The user and their password hash (sessions are bound to it), or NotFoundError."""
+        row = self._connection.execute(select(users).where(users.c.id == user_id)).first()
+        row = found(row, "user", user_id)
+        return _user(row), row["password_hash"]
+
     def get_by_email(self, email: str) -> tuple[User, str] | None:
         """The user and their password hash, for the login check; None if no such email."""
         query = select(users).where(users.c.email == email.strip().lower())
@@ -111,6 +117,10 @@ class UserRepository:
         )
         row = found(self._connection.execute(query).first(), "user", user_id)
         return LoginState(row["failed_logins"], row["locked_until"], bool(row["active"]))
+
+    def set_language(self, user_id: str, language: str) -> None:
+        """The user's language for pages and messages (ja or en; the caller validates)."""
+        self._update(user_id, {"language": language})
 
     def _update(self, user_id: str, values: dict[str, Any]) -> None:
         result = self._connection.execute(update(users).where(users.c.id == user_id).values(**values))
