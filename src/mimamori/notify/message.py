@@ -24,6 +24,7 @@ class NoticeKind(StrEnum):
     SENSOR_SILENT = "sensor_silent"  # a sensor sent nothing for longer than its gap: the monitor is blind
     SENSOR_RECOVERED = "sensor_recovered"  # the silent sensor speaks again
     TEST = "test"  # `mimamori notify test`: check a channel's settings
+    TICKET = "ticket"  # a customer pressed 相談する / 駆け付けを依頼 in the portal: the SOC on-call is told
 
 
 class ChannelName(StrEnum):

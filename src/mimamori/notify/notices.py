@@ -62,6 +62,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "記録が再び届くようになり、監視を再開しました。",
         "en": "Logs arrive again and monitoring has resumed.",
     },
+    "ticket_consult": {"ja": "相談", "en": "Call-back"},
+    "ticket_onsite": {"ja": "駆け付け", "en": "On-site"},
+    "ticket_title": {
+        "ja": "%(tenant)s から%(what)sの依頼（%(number)s）",
+        "en": "%(what)s request from %(tenant)s (%(number)s)",
+    },
+    "ticket_no_message": {"ja": "メッセージはありません。", "en": "No message."},
+    "ticket_step": {
+        "ja": "お客さまに折り返し電話し、SOCコンソールの依頼一覧で「対応を始める」を押してください。",
+        "en": 'Call the customer back and press "Take it" in the SOC console\'s request list.',
+    },
+    "requester": {"ja": "依頼者", "en": "Requested by"},
+    "phone": {"ja": "電話", "en": "Phone"},
+    "preferred_time": {"ja": "希望時間", "en": "Preferred time"},
+    "incident": {"ja": "関連する問題", "en": "Incident"},
 }
 
 
@@ -194,4 +209,37 @@ def trial_notice(*, language: str, brand: str, portal_url: str | None) -> Notice
         summary=text("test_summary", language, brand=brand),
         severity="low",
         portal_url=portal_url,
+    )
+
+
+def ticket_notice(
+    ticket: Mapping[str, Any], *, language: str, tenant_name: str, portal_url: str | None
+) -> Notice:
+    """A customer's request (``services.tickets.ticket_to_dict``) for the SOC on-call."""
+    onsite = ticket["kind"] == "onsite"
+    values = [
+        (text("customer", language), tenant_name),
+        (text("requester", language), ticket.get("requester_name")),
+        (text("phone", language), ticket.get("phone")),
+        (text("preferred_time", language), ticket.get("preferred_time")),
+        (text("incident", language), ticket.get("incident_id")),
+    ]
+    return Notice(
+        kind=NoticeKind.TICKET,
+        language=language,
+        tenant_id=ticket["tenant_id"],
+        tenant_name=tenant_name,
+        title=text(
+            "ticket_title",
+            language,
+            tenant=_one_line(tenant_name, 40),
+            what=text("ticket_onsite" if onsite else "ticket_consult", language),
+            number=ticket["number"],
+        ),
+        summary=_one_line(ticket.get("message"), 500) or text("ticket_no_message", language),
+        severity="high" if onsite else "medium",
+        steps=(text("ticket_step", language),),
+        facts=tuple(Fact(label, _one_line(value, 120)) for label, value in values if value),
+        portal_url=portal_url,
+        created_at=datetime.fromisoformat(ticket["created_at"]),
     )

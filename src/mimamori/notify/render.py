@@ -39,6 +39,7 @@ KIND_TAGS = {
     NoticeKind.SENSOR_SILENT: "Monitoring interrupted",
     NoticeKind.SENSOR_RECOVERED: "Monitoring resumed",
     NoticeKind.TEST: "Test",
+    NoticeKind.TICKET: "Customer request",
 }
 ACK_KINDS = frozenset({NoticeKind.INCIDENT, NoticeKind.ESCALATION})
 MAX_LINE = 200  # characters of a one-line field (title, device, fact value)

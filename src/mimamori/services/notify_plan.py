@@ -19,7 +19,7 @@ from mimamori.errors import NotFoundError
 from mimamori.notify.codec import notice_to_dict
 from mimamori.notify.links import AckClaim, ack_url
 from mimamori.notify.message import ChannelName, DigestItem, Notice, NoticeKind
-from mimamori.notify.notices import digest_notice, incident_notice, sensor_notice
+from mimamori.notify.notices import digest_notice, incident_notice, sensor_notice, ticket_notice
 from mimamori.notify.policy import DOCUMENT, Mode, NotifyPolicy, policy_from
 from mimamori.notify.routing import (
     CUSTOMER,
@@ -30,9 +30,11 @@ from mimamori.notify.routing import (
     first_contacts,
     next_step,
     silence_recipients,
+    soc_recipients,
     step_recipients,
 )
 from mimamori.services.incidents import incident_to_dict
+from mimamori.services.tickets import ticket_to_dict
 from mimamori.services.triage import PROFILE
 from mimamori.storage import Database, Repositories, unit_of_work
 from mimamori.storage.repositories import IncidentRow
@@ -192,6 +194,21 @@ def _route_alert(queue: _Queue, tenant_id: str, alert_id: str, cause_at: datetim
         uow.escalations.start(tenant_id, row.id, now, now + policy.escalation)
 
 
+def _route_ticket(queue: _Queue, tenant_id: str, ticket_id: str) -> None:
+    """A customer asked for help in the portal (相談する / 駆け付けを依頼): the SOC on-call hears at once."""
+    try:
+        ticket = ticket_to_dict(queue.uow.tickets.get(tenant_id, ticket_id))
+    except NotFoundError:
+        return
+    tenant_name = queue.uow.tenants.get(tenant_id).name
+    portal = f"{queue.settings.public_url.rstrip('/')}/soc/tickets"
+    shifts = queue.uow.oncall.at(queue.now)
+    for recipient in dedupe(soc_recipients(shifts, soc_fallback(queue.settings))):
+        language = recipient.language
+        notice = ticket_notice(ticket, language=language, tenant_name=tenant_name, portal_url=portal)
+        queue.add(f"ticket:{ticket_id}", notice, recipient)
+
+
 def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResult:
     """Route the alerts created since the last call (see the module docstring)."""
     result = PlanResult()
@@ -200,6 +217,8 @@ def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResul
         for message in uow.outbox.pending(limit=OUTBOX_BATCH):
             if message.kind == "alert.created" and message.alert_id is not None:
                 _route_alert(queue, message.tenant_id, message.alert_id, message.created_at)
+            elif message.kind == "ticket.created":
+                _route_ticket(queue, message.tenant_id, str(message.payload.get("ticket_id", "")))
             uow.outbox.mark_sent(message.id)
             result.outbox += 1
     return result
