@@ -16,7 +16,8 @@ from mimamori.errors import PermissionDeniedError, ValidationError
 from mimamori.services.alerts import visible_tenant
 from mimamori.services.triage import PROFILE, refresh
 from mimamori.storage import Database, Repositories, read_only, unit_of_work
-from mimamori.storage.repositories import IncidentRow
+from mimamori.storage.repositories import IncidentFilter, IncidentRow
+from mimamori.storage.repositories.incidents import OPEN, SORTS
 from mimamori.triage.categories import classify_alert
 from mimamori.triage.correlate import device_of
 from mimamori.triage.damage import damage_model, estimate
@@ -25,6 +26,7 @@ from mimamori.triage.scoring import VALUE_WORDS
 
 STATES = ("new", "acknowledged", "investigating", "resolved")
 RESOLUTIONS = ("true_positive", "false_positive", "benign")
+SEVERITIES = ("high", "medium", "low")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"acknowledged", "investigating", "resolved"}),
     "acknowledged": frozenset({"investigating", "resolved"}),
@@ -162,25 +164,48 @@ def _views(uow: Repositories, rows: Sequence[IncidentRow]) -> list[dict[str, Any
     return [incident_to_dict(r, alerts.get(r.id, []), profiles[r.tenant_id]) for r in rows]
 
 
+def incident_filter(
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    assignee: str | None = None,
+    text: str | None = None,
+) -> IncidentFilter:
+    """Checked queue filters: ``status`` a state or ``open``; ``assignee`` an e-mail or ``""`` (nobody)."""
+    if status is not None and status not in (*STATES, OPEN):
+        raise ValidationError(f"unknown status {status!r}; one of {', '.join((*STATES, OPEN))}")
+    if severity is not None and severity not in SEVERITIES:
+        raise ValidationError(f"unknown severity {severity!r}; one of {', '.join(SEVERITIES)}")
+    text = (text or "").strip()[:200] or None
+    assignee = None if assignee is None else assignee.strip()[:320]
+    return IncidentFilter(severity=severity, status=status, assignee=assignee, text=text)
+
+
 def list_incidents(
     db: Database,
     viewer: User | None,
     tenant_id: str | None = None,
     *,
     status: str | None = None,
+    severity: str | None = None,
+    assignee: str | None = None,
+    text: str | None = None,
+    sort: str = "recent",
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Incidents the viewer may see, most recently active first."""
-    if status is not None and status not in STATES:
-        raise ValidationError(f"unknown status {status!r}; one of {', '.join(STATES)}")
+    """Incidents the viewer may see, filtered; ``sort``: ``recent`` (last activity first), ``severity``
+    (highest first, oldest first within a severity) or ``newest`` (last opened first)."""
+    filters = incident_filter(status=status, severity=severity, assignee=assignee, text=text)
+    if sort not in SORTS:
+        raise ValidationError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     scope = visible_tenant(viewer, tenant_id)
     with read_only(db) as uow:
         if scope is None:
-            rows = uow.incidents.list_across_tenants(status=status, limit=limit, offset=offset)
+            rows = uow.incidents.search_across_tenants(filters, sort=sort, limit=limit, offset=offset)
         else:
             uow.tenants.get(scope)
-            rows = uow.incidents.list(scope, status=status, limit=limit, offset=offset)
+            rows = uow.incidents.search(scope, filters, sort=sort, limit=limit, offset=offset)
         return _views(uow, rows)
 
 
@@ -199,8 +224,8 @@ def get_incident(db: Database, viewer: User | None, tenant_id: str, incident_id:
 
 
 def _change(viewer: User | None, tenant_id: str) -> tuple[str, str]:
+    scope = visible_tenant(viewer, tenant_id)  # first: another tenant's incident is a 404, not a 403
     _may_change(viewer)
-    scope = visible_tenant(viewer, tenant_id)
     assert scope is not None
     return scope, actor_of(viewer)
 
@@ -324,6 +349,7 @@ def set_profile(
     """Store the company profile the damage estimate and the asset criticality use."""
     _may_change(viewer)
     allowed = {
+        "industry",
         "employees",
         "annual_sales_yen",
         "sales_band",

@@ -12,6 +12,8 @@ from mimamori.parsers import PARSERS
 from mimamori.services.auth import hash_token, new_token
 from mimamori.storage import Database, read_only, unit_of_work
 
+MAX_TIMEZONE_CHARS = 64  # the longest IANA names are about 30 characters
+
 
 @dataclass(frozen=True, slots=True)
 class NewSensor:
@@ -57,8 +59,10 @@ def add_sensor(
     if fmt not in PARSERS:
         raise ValidationError(f"unknown format {fmt!r}; known: {', '.join(sorted(PARSERS))}")
     try:
+        if not timezone or len(timezone) > MAX_TIMEZONE_CHARS:
+            raise ValueError(timezone)
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Asia" is a directory: OSError
         raise ValidationError(
             f"unknown time zone {timezone!r} (use an IANA name such as Asia/Tokyo)"
         ) from exc

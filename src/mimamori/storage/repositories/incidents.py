@@ -12,12 +12,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, Select, case, delete, func, insert, or_, select, update
 
 from mimamori.storage.scoping import found, scoped, scoped_any
 from mimamori.storage.tables import incident_log, incidents, new_id, suppression_rules, utcnow
 
 RESOLVED = "resolved"
+OPEN = "open"  # a status filter: anything not resolved
+SORTS = ("recent", "severity", "newest")  # last activity; severity then oldest first; newest opened first
+_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """What the SOC queue narrows incidents by; ``None`` leaves a criterion out.
+
+    ``status`` is a state or ``"open"`` (not resolved); ``assignee`` an e-mail, or ``""`` for unassigned;
+    ``text`` a case-insensitive substring of the title, host or device.
+    """
+
+    severity: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +125,67 @@ class IncidentRepository:
             query = query.where(scoped_any(incidents, tenant_ids))
         return self._page(query, status, limit, offset)
 
+    def search(
+        self,
+        tenant_id: str,
+        filters: IncidentFilter,
+        *,
+        sort: str = "recent",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[IncidentRow]:
+        """The tenant's incidents matching ``filters`` (merged ones left out), in ``sort`` order."""
+        query = _filtered(select(incidents).where(scoped(incidents, tenant_id)), filters)
+        return self._sorted_page(query, sort, limit, offset)
+
+    def search_across_tenants(
+        self,
+        filters: IncidentFilter,
+        *,
+        tenant_ids: Collection[str] | None = None,
+        sort: str = "recent",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[IncidentRow]:
+        """Provider-wide (the SOC queue): incidents of every tenant, or of ``tenant_ids``, filtered."""
+        query = select(incidents)
+        if tenant_ids is not None:
+            query = query.where(scoped_any(incidents, tenant_ids))
+        return self._sorted_page(_filtered(query, filters), sort, limit, offset)
+
+    def count_across_tenants(
+        self, filters: IncidentFilter, *, tenant_ids: Collection[str] | None = None
+    ) -> int:
+        """Provider-wide: how many incidents ``search_across_tenants`` would page through."""
+        query = select(func.count()).select_from(incidents)
+        if tenant_ids is not None:
+            query = query.where(scoped_any(incidents, tenant_ids))
+        return int(self._connection.execute(_filtered(query, filters)).scalar_one())
+
+    def open_counts_across_tenants(self) -> dict[str, int]:
+        """Provider-wide: unresolved, unmerged incidents per tenant id (tenants with none are absent)."""
+        query = (
+            select(incidents.c.tenant_id, func.count())
+            .where(incidents.c.status != RESOLVED, incidents.c.merged_into.is_(None))
+            .group_by(incidents.c.tenant_id)
+        )
+        return {row[0]: int(row[1]) for row in self._connection.execute(query)}
+
+    def _sorted_page(
+        self, query: Select[Any], sort: str, limit: int, offset: int
+    ) -> builtins.list[IncidentRow]:
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}")
+        if sort == "severity":
+            rank = case(_RANK, value=incidents.c.severity, else_=0)
+            query = query.order_by(rank.desc(), incidents.c.opened_at, incidents.c.id)
+        elif sort == "newest":
+            query = query.order_by(incidents.c.opened_at.desc(), incidents.c.id)
+        else:
+            query = query.order_by(incidents.c.last_seen.desc(), incidents.c.id)
+        query = query.limit(limit).offset(offset)
+        return [_incident(row._mapping) for row in self._connection.execute(query)]
+
     def open_for_devices(self, tenant_id: str, devices: Collection[str]) -> builtins.list[IncidentRow]:
         """The tenant's unresolved, unmerged incidents on ``devices`` (correlation candidates)."""
         if not devices:
@@ -176,6 +254,31 @@ class IncidentRepository:
             query = query.where(incidents.c.status == status)
         query = query.order_by(incidents.c.last_seen.desc(), incidents.c.id).limit(limit).offset(offset)
         return [_incident(row._mapping) for row in self._connection.execute(query)]
+
+
+def _filtered(query: Select[Any], filters: IncidentFilter) -> Select[Any]:
+    query = query.where(incidents.c.merged_into.is_(None))
+    if filters.severity is not None:
+        query = query.where(incidents.c.severity == filters.severity)
+    if filters.status == OPEN:
+        query = query.where(incidents.c.status != RESOLVED)
+    elif filters.status is not None:
+        query = query.where(incidents.c.status == filters.status)
+    if filters.assignee == "":
+        query = query.where(incidents.c.assignee.is_(None))
+    elif filters.assignee is not None:
+        query = query.where(incidents.c.assignee == filters.assignee)
+    if filters.text:
+        escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(
+                incidents.c.title.ilike(pattern, escape="\\"),
+                incidents.c.host.ilike(pattern, escape="\\"),
+                incidents.c.device.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
 
 
 def _incident(row: RowMapping) -> IncidentRow:
