@@ -13,8 +13,10 @@ def visible_tenant(viewer: User | None, tenant_id: str | None) -> str | None:
     """The tenant a query must be limited to. ``viewer=None`` is the local operator (CLI).
 
     Customer users are always limited to their own tenant; asking for another one is answered as if it
-    did not exist.
+    did not exist. An empty tenant id (``?tenant_id=``) names no tenant: NotFoundError for everyone.
     """
+    if tenant_id == "":
+        raise NotFoundError("no such tenant")
     if viewer is None or viewer.role.is_provider:
         return tenant_id
     if viewer.tenant_id is None:

@@ -167,9 +167,11 @@ def update_contact(
     scope = tenant_scope(viewer, tenant_id)
     may_edit(viewer)
     with unit_of_work(db) as uow:
-        current = contact_to_dict(uow.contacts.get(scope, contact_id))
+        existing = uow.contacts.get(scope, contact_id)
         clean = clean_person(values, partial=True)
-        _check_reachable({**current, **clean})
+        if not clean:
+            return existing  # nothing to change (an empty PATCH)
+        _check_reachable({**contact_to_dict(existing), **clean})
         return uow.contacts.update(scope, contact_id, clean)
 
 

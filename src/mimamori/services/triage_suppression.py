@@ -37,9 +37,9 @@ def _fields(kind: str, host: str | None, value: str | None) -> dict[str, str | N
 
 
 def _scope(viewer: User | None, tenant_id: str) -> str:
+    scope = visible_tenant(viewer, tenant_id)  # first: another tenant's is a 404, not a 403
     if viewer is not None and not viewer.role.is_provider:
         raise PermissionDeniedError("only the provider's staff manage suppression rules")
-    scope = visible_tenant(viewer, tenant_id)
     assert scope is not None
     return scope
 
