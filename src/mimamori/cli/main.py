@@ -8,7 +8,21 @@ import sys
 import typer
 
 from mimamori import __version__
-from mimamori.cli import alerts, assets, behaviours, feeds, hunt, incidents, notify, rules, serve, setup, sim
+from mimamori.cli import (
+    accounts,
+    alerts,
+    assets,
+    behaviours,
+    feeds,
+    hunt,
+    incidents,
+    notify,
+    rules,
+    serve,
+    setup,
+    sim,
+)
+from mimamori.cli import events as events_cli
 from mimamori.errors import (
     AuthError,
     ConfigError,
@@ -28,6 +42,8 @@ app.command("init")(setup.init)
 app.add_typer(setup.tenants_app, name="tenants")
 app.add_typer(setup.sensors_app, name="sensors")
 app.add_typer(setup.users_app, name="users")
+setup.users_app.command("reset-totp")(accounts.reset_totp)
+setup.users_app.add_typer(accounts.token_app, name="token")
 app.command("ingest")(setup.ingest)
 app.add_typer(setup.quarantine_app, name="quarantine")
 app.add_typer(alerts.app, name="alerts")
@@ -43,6 +59,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("sim")(sim.sim)
 app.command("hunt")(hunt.hunt)
+app.add_typer(events_cli.app, name="events")
 
 EXIT_CODES: tuple[tuple[type[MimamoriError], int], ...] = (
     (ValidationError, 2),

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from mimamori.storage.db import Database
 from mimamori.storage.repositories import (
+    AccountRepository,
     AlertRepository,
     AllowlistRepository,
     AssetRepository,
@@ -35,6 +36,7 @@ from mimamori.storage.repositories import (
     SettingsRepository,
     SightingRepository,
     TenantRepository,
+    TicketRepository,
     UserRepository,
 )
 
@@ -47,6 +49,7 @@ class Repositories:
         self.tenants = TenantRepository(connection)
         self.sensors = SensorRepository(connection)
         self.users = UserRepository(connection)
+        self.accounts = AccountRepository(connection)
         self.alerts = AlertRepository(connection)
         self.assets = AssetRepository(connection)
         self.quarantine = QuarantineRepository(connection)
@@ -64,6 +67,7 @@ class Repositories:
         self.notifications = NotificationRepository(connection)
         self.escalations = EscalationRepository(connection)
         self.marks = MarkRepository(connection)
+        self.tickets = TicketRepository(connection)
 
 
 @contextmanager

@@ -15,10 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from mimamori import __version__
+from mimamori.api.accounts import router as accounts_api_router
 from mimamori.api.assets import router as assets_router
+from mimamori.api.events import router as events_api_router
 from mimamori.api.incidents import router as incidents_router
 from mimamori.api.notify import router as notify_router
+from mimamori.api.openapi import install as install_openapi
 from mimamori.api.routes import router as api_router
+from mimamori.api.tenants import router as tenants_api_router
+from mimamori.api.tickets import router as tickets_router
 from mimamori.errors import (
     AuthError,
     BackpressureError,
@@ -29,8 +34,18 @@ from mimamori.errors import (
     ValidationError,
 )
 from mimamori.services.runtime import Runtime
+from mimamori.web.account_pages import router as account_pages_router
+from mimamori.web.events_pages import router as events_pages_router
+from mimamori.web.login_pages import router as login_pages_router
 from mimamori.web.notify_pages import router as notify_pages_router
 from mimamori.web.pages import router as pages_router
+from mimamori.web.portal_devices import router as portal_devices_router
+from mimamori.web.portal_pages import router as portal_router
+from mimamori.web.portal_settings import router as portal_settings_router
+from mimamori.web.security import NoStoreMiddleware
+from mimamori.web.soc_pages import router as soc_pages_router
+from mimamori.web.soc_tenant_pages import router as soc_tenant_pages_router
+from mimamori.web.soc_tickets import router as soc_tickets_router
 
 SESSION_MAX_AGE = 8 * 3600  # seconds; staff log in again after a working day
 
@@ -110,17 +125,32 @@ def create_app(
         session_cookie="mimamori_session",
         max_age=SESSION_MAX_AGE,
         same_site="lax",
-        https_only=runtime.settings.session_https_only,
+        https_only=runtime.settings.session_secure,
     )
+    app.add_middleware(NoStoreMiddleware)  # pages and API answers are not cached (docs/accounts.md)
     app.add_exception_handler(MimamoriError, _on_error)
     app.include_router(api_router)
     app.include_router(incidents_router)
     app.include_router(notify_router)
     app.include_router(assets_router)
+    app.include_router(events_api_router)
+    app.include_router(events_pages_router)
     app.include_router(pages_router)
+    app.include_router(accounts_api_router)
+    app.include_router(login_pages_router)
+    app.include_router(account_pages_router)
+    app.include_router(tenants_api_router)
+    app.include_router(soc_pages_router)
+    app.include_router(soc_tenant_pages_router)
     app.include_router(notify_pages_router)
+    app.include_router(tickets_router)
+    app.include_router(portal_router)
+    app.include_router(portal_devices_router)
+    app.include_router(portal_settings_router)
+    app.include_router(soc_tickets_router)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
+    install_openapi(app)  # security schemes, tags; see docs/api.md
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.accounts import enroll_totp
 from tests.unit.web.conftest import PASSWORD, login, make_settings
 
 from mimamori.domain import Event, Role
@@ -42,7 +43,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[TestClient, str, str, str, str]]:
     runtime = Runtime(make_settings(tmp_path))
     a = tenants.add_tenant(runtime.db, "山田製作所").id
     b = tenants.add_tenant(runtime.db, "佐藤商店").id
-    auth.create_user(runtime.db, "soc@provider.example", "SOC", Role.ANALYST, PASSWORD)
+    analyst = auth.create_user(runtime.db, "soc@provider.example", "SOC", Role.ANALYST, PASSWORD)
+    enroll_totp(runtime.db, analyst.id)
     auth.create_user(runtime.db, "a@a.example", "A", Role.CUSTOMER_ADMIN, PASSWORD, tenant_id=a)
     auth.create_user(runtime.db, "b@b.example", "B", Role.CUSTOMER_VIEWER, PASSWORD, tenant_id=b)
     dev_a = _device(runtime, a, "192.168.1.33", "00-00-4C-4E-4B-FF", "PC-SEIZOU-XP")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.accounts import enroll_totp, login_any
 
 from mimamori.config import Settings
 from mimamori.domain import Finding, Role, Severity
@@ -65,7 +66,8 @@ def world(tmp_path: Path) -> World:
     b = tenants.add_tenant(runtime.db, "佐藤商店")
     token_a = tenants.add_sensor(runtime.db, a.id, "zeek", "zeek").token
     assert token_a
-    auth.create_user(runtime.db, "soc@provider.example", "SOC", Role.ANALYST, PASSWORD)
+    analyst = auth.create_user(runtime.db, "soc@provider.example", "SOC", Role.ANALYST, PASSWORD)
+    enroll_totp(runtime.db, analyst.id)  # staff must use TOTP; login() below sends a code
     auth.create_user(runtime.db, "a@a.example", "A", Role.CUSTOMER_ADMIN, PASSWORD, tenant_id=a.id)
     auth.create_user(runtime.db, "b@b.example", "B", Role.CUSTOMER_VIEWER, PASSWORD, tenant_id=b.id)
     alert_a = _alert(runtime, a.id, "<script>alert('a')</script>", Severity.HIGH)
@@ -80,5 +82,5 @@ def client(world: World) -> Iterator[TestClient]:
 
 
 def login(client: TestClient, email: str) -> None:
-    response = client.post("/api/v1/session", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
+    """JSON login; provider staff enrolled with ``tests.support.accounts.enroll_totp`` also send a code."""
+    login_any(client, email, PASSWORD)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.support.accounts import web_login
 from tests.unit.web.conftest import PASSWORD, World
 
 from mimamori.services import feeds
 
 
 def form_login(client: TestClient, email: str, password: str = PASSWORD) -> int:
-    page = client.get("/login")
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    response = client.post(
-        "/login", data={"email": email, "password": password, "csrf": match.group(1)}, follow_redirects=False
-    )
-    return response.status_code
+    """The login form (and the TOTP step for staff, see tests/support/accounts.py)."""
+    return int(web_login(client, email, password).status_code)
 
 
 def test_login_page_is_japanese_by_default_and_english_on_request(client: TestClient) -> None:
@@ -56,10 +51,10 @@ def test_customer_cannot_open_soc_console(client: TestClient) -> None:
 
 def test_soc_console_lists_every_tenant_and_filters(client: TestClient, world: World) -> None:
     assert form_login(client, "soc@provider.example") == 303
-    page = client.get("/soc")
+    page = client.get("/soc/alerts")  # the alert list moved here; /soc is the incident queue
     assert "山田製作所" in page.text
     assert "佐藤商店" in page.text
-    low_only = client.get("/soc?severity=low")
+    low_only = client.get("/soc/alerts?severity=low")
     assert "secret-of-b" in low_only.text
     assert "&lt;script&gt;" not in low_only.text
 

@@ -4,11 +4,18 @@ Repositories never commit: the caller (``mimamori.storage.unit_of_work`` or ``Da
 the transaction, so one pipeline batch (alerts, counters, quarantine, outbox) commits or fails as a whole.
 """
 
+from mimamori.storage.repositories.accounts import AccountRepository, ApiTokenRecord, ResetRecord, TotpRecord
 from mimamori.storage.repositories.alerts import AlertChange, AlertRepository
 from mimamori.storage.repositories.assets import AssetRepository
 from mimamori.storage.repositories.contacts import ContactRepository, OnCallRepository
 from mimamori.storage.repositories.imports import ImportEntry, ImportRepository
-from mimamori.storage.repositories.incidents import IncidentRepository, IncidentRow, LogEntry, SuppressionRule
+from mimamori.storage.repositories.incidents import (
+    IncidentFilter,
+    IncidentRepository,
+    IncidentRow,
+    LogEntry,
+    SuppressionRule,
+)
 from mimamori.storage.repositories.indicators import (
     AllowEntry,
     AllowlistRepository,
@@ -30,14 +37,17 @@ from mimamori.storage.repositories.quarantine import MAX_DATA_BYTES, QuarantineR
 from mimamori.storage.repositories.sensors import Counters, SensorRepository
 from mimamori.storage.repositories.settings import SettingsRepository
 from mimamori.storage.repositories.tenants import TenantRepository
+from mimamori.storage.repositories.tickets import TicketRepository, TicketRow
 from mimamori.storage.repositories.users import LoginState, UserRepository
 
 __all__ = [
     "MAX_DATA_BYTES",
+    "AccountRepository",
     "AlertChange",
     "AlertRepository",
     "AllowEntry",
     "AllowlistRepository",
+    "ApiTokenRecord",
     "AssetRepository",
     "Attempt",
     "ContactRepository",
@@ -48,6 +58,7 @@ __all__ = [
     "FeedRepository",
     "ImportEntry",
     "ImportRepository",
+    "IncidentFilter",
     "IncidentRepository",
     "IncidentRow",
     "IndicatorRepository",
@@ -62,10 +73,14 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "QuarantineRepository",
+    "ResetRecord",
     "SensorRepository",
     "SettingsRepository",
     "SightingRepository",
     "SuppressionRule",
     "TenantRepository",
+    "TicketRepository",
+    "TicketRow",
+    "TotpRecord",
     "UserRepository",
 ]
