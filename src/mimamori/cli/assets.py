@@ -52,6 +52,15 @@ def approve(
     _print(inventory.asset_to_dict(record))
 
 
+@app.command("fold")
+def fold(
+    tenant: str | None = typer.Option(None, "--tenant", help="The tenant id (default: every tenant)."),
+) -> None:
+    """Merge devices known by address only into the MAC device holding that address (重複端末の統合)."""
+    merged = inventory.fold_addresses(database(), tenant)
+    typer.echo(f"{merged} merged / {merged} 台を統合しました")
+
+
 @app.command("map")
 def network_map(
     tenant: str = TENANT,

@@ -92,6 +92,14 @@ def approve(db: Database, viewer: User | None, tenant_id: str, asset_id: str) ->
     return record
 
 
+def fold_addresses(db: Database, tenant_id: str | None = None) -> int:
+    """Merge address-keyed devices into the MAC device holding their address, for one tenant or all
+    (repairs inventories recorded before that rule; recording applies it itself); devices merged."""
+    with unit_of_work(db) as uow:
+        ids = [tenant_id] if tenant_id is not None else [t.id for t in uow.tenants.list()]
+        return sum(uow.assets.fold_addresses(i) for i in ids)
+
+
 def count_devices(db: Database, tenant_id: str, since: datetime) -> int:
     """Devices of the tenant seen since ``since``: the per-device billing count (operator use)."""
     with read_only(db) as uow:

@@ -99,3 +99,15 @@ def test_update_oui_from_a_file(cli: CliRunner, tmp_path: Path) -> None:
         assert (tmp_path / "data" / OUI_FILE).exists()
     finally:
         use_table(before)
+
+
+def test_assets_fold_merges_a_doubled_device(cli: CliRunner) -> None:
+    tenant = run(cli, "tenants", "add", "山田製作所").strip()
+    seed(tenant)
+    with unit_of_work(database()) as uow:
+        uow.assets.upsert(tenant, "192.168.1.33", seen_at=T0)  # an address row as written before the rule
+    assert len(json.loads(run(cli, "assets", "list", "--tenant", tenant, "--json"))) == 3
+    assert run(cli, "assets", "fold", "--tenant", tenant).startswith("1 merged")
+    devices = json.loads(run(cli, "assets", "list", "--tenant", tenant, "--json"))
+    assert sorted(d["hostname"] for d in devices) == ["PC-SEIZOU-XP", "Taro-no-iPhone"]
+    assert run(cli, "assets", "fold").startswith("0 merged")

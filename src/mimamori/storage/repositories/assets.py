@@ -3,8 +3,9 @@
 A device is identified per tenant by its ``device_key`` (``mac:..`` when a log gave its MAC, else
 ``ip:..``, else ``name:..``; see ``mimamori.inventory``). ``record`` writes a pipeline batch's merged
 device facts in a few statements (one upsert per device through ``executemany``, one for the services);
-the strongest OS evidence wins; ``approved`` is only changed by ``approve``. ``upsert``/``list`` are the
-older address-keyed API (kept for the enrichment stage and the portal).
+the strongest OS evidence wins; ``approved`` is only changed by ``approve``. Facts known by address only
+go to the MAC device holding the address, never to a second ``ip:`` device (``asset_identity``).
+``upsert``/``list`` are the older address-keyed API (kept for the enrichment stage and the portal).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, RowMapping, and_, case, func, literal, or_, s
 from mimamori.domain.models import Asset
 from mimamori.inventory import DeviceSummary
 from mimamori.storage.dialect import greatest, insert_for, least
+from mimamori.storage.repositories import asset_identity
 from mimamori.storage.scoping import scoped
 from mimamori.storage.tables import UTCDateTime, assets, new_id, utcnow
 from mimamori.storage.tables_inventory import asset_services
@@ -133,6 +135,7 @@ class AssetRepository:
         if not devices:
             return 0
         where = scoped(assets, tenant_id)
+        devices = asset_identity.attribute(self._connection, tenant_id, devices)
         keys = {d.key for d in devices} | {f"ip:{d.ip}" for d in devices if d.mac and d.ip}
         existing = {
             row.device_key: row
@@ -150,6 +153,7 @@ class AssetRepository:
                         update(assets).where(where, assets.c.id == old.id).values(device_key=device.key)
                     )
                     existing[device.key] = old
+                    del existing[f"ip:{device.ip}"]  # re-keyed once, by the batch's first holder
         rows = [_row(tenant_id, d, existing.get(d.key)) for d in devices]
         statement = insert_for(self._connection, assets)
         new = statement.excluded
@@ -180,7 +184,24 @@ class AssetRepository:
         )
         self._connection.execute(statement, rows)
         self._record_services(tenant_id, devices)
+        # An address-keyed device stored before its MAC was known joins the MAC's device.
+        asset_identity.fold_address_rows(self._connection, tenant_id, {d.ip for d in devices if d.ip})
         return len(rows)
+
+    def merge(self, tenant_id: str, source_id: str, into_id: str) -> AssetRecord | None:
+        """Merge the tenant's device ``source_id`` into ``into_id`` (times widened, names, services and
+        approval kept, services repointed) and delete it; None if either is not the tenant's device."""
+        if not asset_identity.merge(self._connection, tenant_id, source_id, into_id):
+            return None
+        return self.get(tenant_id, into_id)
+
+    def fold_addresses(self, tenant_id: str) -> int:
+        """Merge every address-keyed device of the tenant whose address a MAC-keyed device holds
+        (repairs inventories written before this rule); how many were merged."""
+        ips = self._connection.execute(
+            select(assets.c.ip).where(scoped(assets, tenant_id), assets.c.device_key.like("ip:%"))
+        ).scalars()
+        return asset_identity.fold_address_rows(self._connection, tenant_id, {ip for ip in ips if ip})
 
     def _record_services(self, tenant_id: str, devices: Sequence[DeviceSummary]) -> None:
         used = [d for d in devices if d.services]
