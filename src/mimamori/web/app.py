@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,6 +19,7 @@ from mimamori.api.accounts import router as accounts_api_router
 from mimamori.api.assets import router as assets_router
 from mimamori.api.events import router as events_api_router
 from mimamori.api.incidents import router as incidents_router
+from mimamori.api.me import router as me_router
 from mimamori.api.notify import router as notify_router
 from mimamori.api.openapi import install as install_openapi
 from mimamori.api.routes import router as api_router
@@ -46,6 +47,31 @@ from mimamori.web.security import NoStoreMiddleware
 from mimamori.web.soc_pages import router as soc_pages_router
 from mimamori.web.soc_tenant_pages import router as soc_tenant_pages_router
 from mimamori.web.soc_tickets import router as soc_tickets_router
+
+# Every router of the app, in matching order.
+ROUTERS: tuple[APIRouter, ...] = (
+    api_router,
+    incidents_router,
+    notify_router,
+    assets_router,
+    events_api_router,
+    events_pages_router,
+    pages_router,
+    accounts_api_router,
+    login_pages_router,
+    account_pages_router,
+    tenants_api_router,
+    soc_pages_router,
+    soc_tenant_pages_router,
+    notify_pages_router,
+    tickets_router,
+    me_router,
+    portal_router,
+    portal_devices_router,
+    portal_settings_router,
+    soc_tickets_router,
+)
+
 
 SESSION_MAX_AGE = 8 * 3600  # seconds; staff log in again after a working day
 
@@ -129,25 +155,8 @@ def create_app(
     )
     app.add_middleware(NoStoreMiddleware)  # pages and API answers are not cached (docs/accounts.md)
     app.add_exception_handler(MimamoriError, _on_error)
-    app.include_router(api_router)
-    app.include_router(incidents_router)
-    app.include_router(notify_router)
-    app.include_router(assets_router)
-    app.include_router(events_api_router)
-    app.include_router(events_pages_router)
-    app.include_router(pages_router)
-    app.include_router(accounts_api_router)
-    app.include_router(login_pages_router)
-    app.include_router(account_pages_router)
-    app.include_router(tenants_api_router)
-    app.include_router(soc_pages_router)
-    app.include_router(soc_tenant_pages_router)
-    app.include_router(notify_pages_router)
-    app.include_router(tickets_router)
-    app.include_router(portal_router)
-    app.include_router(portal_devices_router)
-    app.include_router(portal_settings_router)
-    app.include_router(soc_tickets_router)
+    for router in ROUTERS:
+        app.include_router(router)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     install_openapi(app)  # security schemes, tags; see docs/api.md

@@ -90,8 +90,8 @@ class UserRepository:
     def get_with_hash(self, user_id: str) -> tuple[User, str]:
         """The user and their password hash (sessions are bound to it), or NotFoundError."""
         row = self._connection.execute(select(users).where(users.c.id == user_id)).first()
-        row = found(row, "user", user_id)
-        return _user(row), row["password_hash"]
+        mapping = found(row, "user", user_id)
+        return _user(mapping), str(mapping["password_hash"])
 
     def get_by_email(self, email: str) -> tuple[User, str] | None:
         """The user and their password hash, for the login check; None if no such email."""
