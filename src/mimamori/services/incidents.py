@@ -107,6 +107,22 @@ def _reasons(row: IncidentRow) -> list[dict[str, Any]]:
     return out
 
 
+def title_source(alert: Alert | None) -> dict[str, str | None]:
+    """The message-id template and value the web translates an alert's title from (None when the
+    detector gave a plain title only, e.g. Sigma and behaviour rules)."""
+    evidence = alert.evidence if alert is not None else {}
+    template, value = evidence.get("title.template"), evidence.get("indicator.value")
+    if isinstance(template, str) and isinstance(value, str):
+        return {"title_template": template, "title_value": value}
+    return {"title_template": None, "title_value": None}
+
+
+def _title_alert(row: IncidentRow, alerts: Sequence[Alert]) -> Alert | None:
+    """The alert the incident's title was taken from (triage copies the worst alert's title)."""
+    ranked = sorted(alerts, key=lambda a: (a.severity.rank, a.count), reverse=True)
+    return next((a for a in ranked if a.title == row.title), None)
+
+
 def _alert_entry(alert: Alert) -> dict[str, Any]:
     kind = classify_alert(alert)
     return {
@@ -114,6 +130,7 @@ def _alert_entry(alert: Alert) -> dict[str, Any]:
         "detector": alert.detector,
         "key": alert.key,
         "title": alert.title,
+        **title_source(alert),
         "severity": alert.severity.value,
         "category": kind.category,
         "tactics": list(kind.tactics),
@@ -132,6 +149,7 @@ def incident_to_dict(
         "id": row.id,
         "tenant_id": row.tenant_id,
         "title": row.title,
+        **title_source(_title_alert(row, timeline)),
         "severity": row.severity,
         "severity_label": {"high": "高", "medium": "中", "low": "低"}.get(row.severity, row.severity),
         "score": row.score,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,8 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from mimamori.domain import Alert
 from mimamori.errors import PermissionDeniedError
+from mimamori.web import titles
 from mimamori.web.i18n import LANGUAGES, pick_language, translations
 
 LANG_COOKIE = "mimamori_lang"
@@ -39,18 +39,9 @@ def environment(language: str) -> Environment:
     catalogue = translations(language)
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
 
-    def alert_title(alert: Alert) -> str:
-        """The alert's title in the page language, from the detector's message-id template."""
-        template = alert.evidence.get("title.template")
-        value = alert.evidence.get("indicator.value")
-        if isinstance(template, str) and isinstance(value, str):
-            try:
-                return catalogue.gettext(template) % {"value": value}
-            except (KeyError, TypeError, ValueError):
-                return alert.title
-        return alert.title
-
-    env.filters["alert_title"] = alert_title
+    env.filters["alert_title"] = partial(titles.alert_title, catalogue)
+    env.filters["incident_title"] = partial(titles.alert_title, catalogue)
+    env.filters["customer_title"] = partial(titles.customer_title, catalogue)
     env.filters["local_time"] = local_time
     return env
 

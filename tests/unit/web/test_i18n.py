@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 import mimamori
 from mimamori.detection.indicators.presentation import TITLES
 from mimamori.web.i18n import pick_language, translations
+from mimamori.web.titles import HEADLINES
 
 PACKAGE = Path(mimamori.__file__).parent
 MSGID = re.compile(r"""_\(\s*"((?:[^"\\]|\\.)*)"\s*\)""")
@@ -19,7 +20,7 @@ def template_strings() -> set[str]:
     found: set[str] = set()
     for path in (PACKAGE / "web" / "templates").glob("*.html"):
         found.update(MSGID.findall(path.read_text(encoding="utf-8")))
-    return found | set(TITLES.values()) | {"high", "medium", "low"}
+    return found | set(TITLES.values()) | set(HEADLINES.values()) | {"high", "medium", "low"}
 
 
 def test_every_ui_string_is_translated_to_japanese() -> None:
