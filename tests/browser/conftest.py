@@ -139,8 +139,10 @@ def world(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         service.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """One chromium per test module. Not per session: Playwright's sync API keeps an event loop running
+    in the main thread while it is open, and every later test that calls ``asyncio.run`` would fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
