@@ -152,3 +152,34 @@ def sensors_health(user: UserDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
             runtime.db, user, runtime.settings.sensor_silence_minutes, datetime.now(UTC)
         )
     ]
+
+
+class SensorToken(BaseModel):
+    sensor_id: str
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+@router.post(
+    "/tenants/{tenant_id}/sensors/{sensor_id}/token",
+    status_code=201,
+    summary="Give a sensor a new token (the old one stops working)",
+    tags=["tenants"],
+    response_model=SensorToken,
+    responses=schemas.SIGNED_IN,
+)
+def rotate_sensor_token(tenant_id: str, sensor_id: str, user: UserDep, runtime: RuntimeDep) -> dict[str, str]:
+    token = soc.rotate_sensor_token(runtime.db, user, tenant_id, sensor_id)
+    runtime.forget_tokens()
+    return {"sensor_id": sensor_id, "token": token}
+
+
+@router.delete(
+    "/tenants/{tenant_id}/sensors/{sensor_id}/token",
+    status_code=204,
+    summary="Revoke a sensor's token",
+    tags=["tenants"],
+    responses=schemas.SIGNED_IN,
+)
+def revoke_sensor_token(tenant_id: str, sensor_id: str, user: UserDep, runtime: RuntimeDep) -> None:
+    soc.revoke_sensor_token(runtime.db, user, tenant_id, sensor_id)
+    runtime.forget_tokens()

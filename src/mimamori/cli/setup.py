@@ -91,6 +91,21 @@ def sensors_silence(
     typer.echo(f"sensor {sensor.id}: silence limit {limit}")
 
 
+@sensors_app.command("token")
+def sensors_token(
+    sensor_id: str,
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    revoke: bool = typer.Option(False, "--revoke", help="Take the token away instead of replacing it."),
+) -> None:
+    """Give a sensor a new token (printed once; the old one stops working), or revoke it."""
+    if revoke:
+        tenants.revoke_token(database(), tenant, sensor_id)
+        typer.echo(f"sensor {sensor_id}: token revoked (senders using it are refused within a minute)")
+        return
+    token = tenants.rotate_token(database(), tenant, sensor_id)
+    typer.echo(f"sensor {sensor_id}\ntoken  {token}  (shown once; keep it secret)")
+
+
 @sensors_app.command("list")
 def sensors_list(
     tenant: str = typer.Option(..., "--tenant"), as_json: bool = typer.Option(False, "--json")

@@ -276,6 +276,10 @@ class Runtime:
             self.totals["receiver_rejected"] += count
 
     # -- HTTP ingest -----------------------------------------------------------------------------
+    def forget_tokens(self) -> None:
+        """Drop the cached token answers (after a rotation or revocation in this process: effective now)."""
+        self._tokens.clear()
+
     def route_for_token(self, token: str) -> Route:
         now = time.monotonic()
         cached = self._tokens.get(token)

@@ -14,7 +14,7 @@ from typing import Any
 
 from mimamori.domain import Alert, Contact, Tenant, User
 from mimamori.errors import MimamoriError, PermissionDeniedError, ValidationError
-from mimamori.services import incidents
+from mimamori.services import incidents, tenants
 from mimamori.services.alerts import visible_tenant
 from mimamori.services.tenants import SensorHealth, sensor_health
 from mimamori.services.triage import PROFILE
@@ -301,3 +301,17 @@ def health_to_dict(health: SensorHealth) -> dict[str, Any]:
         "silent": health.silent,
         "silent_minutes": health.silent_minutes,
     }
+
+
+def rotate_sensor_token(db: Database, viewer: User | None, tenant_id: str, sensor_id: str) -> str:
+    """A new token for a customer's sensor (shown once; the old one stops working). Provider admins only;
+    another tenant's sensor is a 404 like a missing one (the tenant is resolved before the role check)."""
+    visible_tenant(viewer, tenant_id)
+    admin_only(viewer)
+    return tenants.rotate_token(db, tenant_id, sensor_id)
+
+
+def revoke_sensor_token(db: Database, viewer: User | None, tenant_id: str, sensor_id: str) -> None:
+    visible_tenant(viewer, tenant_id)
+    admin_only(viewer)
+    tenants.revoke_token(db, tenant_id, sensor_id)

@@ -130,6 +130,13 @@ def rotate_token(db: Database, tenant_id: str, sensor_id: str) -> str:
     return token
 
 
+def revoke_token(db: Database, tenant_id: str, sensor_id: str) -> None:
+    """Take a sensor's HTTP/syslog token away (a leaked token); senders using it are refused within
+    ``ingest.senders.TOKEN_CACHE_S`` seconds. Address and certificate routes are unchanged."""
+    with unit_of_work(db) as uow:
+        uow.sensors.set_token_hash(tenant_id, sensor_id, None)
+
+
 def list_quarantine(db: Database, tenant_id: str, limit: int = 100) -> list[QuarantinedRecord]:
     """Records of this tenant that no parser could read, newest first, with the reason."""
     with read_only(db) as uow:

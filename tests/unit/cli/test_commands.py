@@ -229,3 +229,24 @@ def test_ingest_reports_unreadable_files_with_exit_code_6_and_goes_on(cli: CliRu
     plain = cli.invoke(app, ["ingest", str(logs / "b.log"), "--tenant", tenant])
     assert plain.exit_code == 6
     assert "--format is required" in plain.stderr
+
+
+def test_sensors_token_rotates_and_revokes(cli: CliRunner) -> None:
+    from mimamori.cli.context import database
+    from mimamori.services import tenants
+
+    tenant = run(cli, "tenants", "add", "A").strip()
+    added = json.loads(
+        run(cli, "sensors", "add", "--tenant", tenant, "--name", "zeek", "--format", "zeek", "--json")
+    )
+    old = added["token"]
+    out = run(cli, "sensors", "token", added["id"], "--tenant", tenant)
+    new = out.split("token", 1)[1].split()[0]
+    assert new != old
+    db = database()
+    assert tenants.sensor_for_token(db, old) is None
+    found = tenants.sensor_for_token(db, new)
+    assert found is not None
+    assert found.id == added["id"]
+    assert "revoked" in run(cli, "sensors", "token", added["id"], "--tenant", tenant, "--revoke")
+    assert tenants.sensor_for_token(db, new) is None
