@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     watch: list[WatchEntry] = Field(default_factory=list)
     watch_from_start: bool = False
 
+    # Scale-out (docs/deploy.md): `mimamori receiver | worker | scheduler | web` over NATS JetStream.
+    nats_url: str = "nats://127.0.0.1:4222"
+    bus_prefix: str = "mimamori"  # subjects <prefix>.raw.<partition>; stream and buckets named after it
+    bus_partitions: int = 16  # fixed for the life of the stream: a tenant always hashes to the same partition
+    worker_id: str = ""  # empty: host name and process id
+
     queue_batches: int = 256  # bounded in-process queue, in batches
     batch_size: int = 500
     batch_linger_ms: int = 200
@@ -131,6 +137,13 @@ class Settings(BaseSettings):
     archive_flush_events: int = 20_000
     archive_max_buffered: int = 100_000
     archive_retention_days: int = 90  # older days are deleted (0: kept forever)
+    # Where the archive lives: empty = data_dir/archive; a local path; s3://bucket/prefix (S3 or an
+    # S3-compatible store); file:///path (a local directory through the object-store code path).
+    archive_url: str = ""
+    archive_s3_endpoint: str = ""  # e.g. http://minio:9000 (empty: AWS)
+    archive_s3_region: str = ""  # empty: the AWS default (environment, ~/.aws/config)
+    archive_s3_access_key: str = ""  # empty (both): the AWS default credential chain
+    archive_s3_secret_key: str = Field(default="", repr=False)
 
     @classmethod
     def settings_customise_sources(

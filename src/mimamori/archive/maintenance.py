@@ -115,7 +115,7 @@ def _merge(directory: Path, sources: list[Path], *, fsync: bool) -> int:
             )
             assert relation is not None
             reader = relation.to_arrow_reader(ROW_GROUP_ROWS)
-            schema = _unified_schema(reader.schema)
+            schema = unified_schema(reader.schema)
             with open(tmp, "wb") as sink:
                 with pq.ParquetWriter(
                     sink,
@@ -142,7 +142,7 @@ def _merge(directory: Path, sources: list[Path], *, fsync: bool) -> int:
     return rows
 
 
-def _unified_schema(found: pa.Schema) -> pa.Schema:
+def unified_schema(found: pa.Schema) -> pa.Schema:
     """The archive's schema for its own columns (DuckDB hands back its own types), others as found."""
     fields = [SCHEMA.field(f.name) if f.name in SCHEMA.names else f for f in found]
     return pa.schema(fields, metadata=SCHEMA.metadata)

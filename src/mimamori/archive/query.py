@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
+import pyarrow.dataset as ds
 
-from mimamori.archive.layout import day_dir, days_between, list_day, utc
+from mimamori.archive.layout import SCHEMA, day_dir, days_between, list_day, utc
+from mimamori.archive.store import FileSystemRoot, Root, list_day_fs
 from mimamori.errors import ValidationError
 
 MAX_LIMIT = 10_000  # a hard cap of this layer; services set their own, lower ones
@@ -115,18 +117,32 @@ def _checked(value: str, what: str, limit: int) -> str:
     return value
 
 
-def files_for(root: Path, tenant_id: str, start: datetime, end: datetime) -> list[Path]:
+def files_for(root: Root, tenant_id: str, start: datetime, end: datetime) -> list[str]:
+    """The visible part files of the tenant's days in [start, end) (local paths, or file-system paths)."""
     days = days_between(start, end)
     if len(days) > MAX_DAYS:
         raise ValidationError(f"a search covers at most {MAX_DAYS} days")
-    found: list[Path] = []
+    found: list[str] = []
     for day in days:
-        found.extend(list_day(day_dir(root, tenant_id, day)).visible)
+        if isinstance(root, FileSystemRoot):
+            found.extend(list_day_fs(root, root.day(tenant_id, day)).visible)
+        else:
+            found.extend(str(p) for p in list_day(day_dir(root, tenant_id, day)).visible)
     return found
 
 
+def register_files(con: duckdb.DuckDBPyConnection, root: FileSystemRoot, files: list[str], name: str) -> None:
+    """Make ``files`` of a file-system root a DuckDB view ``name``, read by pyarrow (no DuckDB extension
+    needed for S3); projections and filters are pushed down to the Parquet reader."""
+    dataset = ds.dataset(files, schema=SCHEMA, format="parquet", filesystem=root.filesystem)
+    con.register(name, dataset)
+
+
+_RETRY_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, OSError, pa.ArrowException)
+
+
 def search(
-    root: Path,
+    root: Root,
     tenant_id: str,
     start: datetime,
     end: datetime,
@@ -178,27 +194,37 @@ def search(
     files = files_for(root, tenant_id, start, end)
     if not files:
         return SearchPage([], False, 0)
-    params["files"] = [str(f) for f in files]
     params["limit"] = limit + 1
     params["offset"] = offset
     selected = ", ".join(_quote(c) for c in _COLUMNS)
+    local = "read_parquet($files, union_by_name = true)"
+    source = "archive_files" if isinstance(root, FileSystemRoot) else local
     sql = (
         f"SELECT epoch_us(timestamp), tenant_id, {selected} "  # fixed column names only
-        "FROM read_parquet($files, union_by_name = true) "
+        f"FROM {source} "
         f"WHERE {' AND '.join(where)} "
         "ORDER BY timestamp DESC LIMIT $limit OFFSET $offset"
     )
     with connect() as con:
         try:
-            rows = con.execute(sql, params).fetchall()
-        except duckdb.IOException:
+            rows = _run(con, root, files, sql, params)
+        except _RETRY_ERRORS:
             # A compaction replaced the files between listing and reading: list again, once.
-            params["files"] = [str(f) for f in files_for(root, tenant_id, start, end)]
-            if not params["files"]:
+            files = files_for(root, tenant_id, start, end)
+            if not files:
                 return SearchPage([], False, 0)
-            rows = con.execute(sql, params).fetchall()
+            rows = _run(con, root, files, sql, params)
     events = [_row(row) for row in rows[:limit]]
     return SearchPage(events, len(rows) > limit, len(files))
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, root: Root, files: list[str], sql: str, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    if isinstance(root, FileSystemRoot):
+        register_files(con, root, files, "archive_files")
+        return con.execute(sql, {k: v for k, v in params.items() if k != "files"}).fetchall()
+    return con.execute(sql, {**params, "files": files}).fetchall()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

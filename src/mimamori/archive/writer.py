@@ -8,9 +8,10 @@ buffers hold Arrow data, so the Python heap and the garbage collector do not gro
 A buffer is written when it holds ``flush_events`` events or its oldest event waited ``flush_seconds``
 (``flush_due``, the runtime's timer); when all buffers together hold ``max_buffered`` events the biggest
 are written first. Writing (the other ECS columns from the JSON, zstd, fsync) runs in a thread of its
-own with ``background=True``. Every write is a NEW file (a ``.tmp`` name, fsync, rename): a crash never
-leaves half a file visible; it loses at most the events still buffered (the database keeps alerts; the
-archive is for searching).
+own with ``background=True``. Every write is a NEW file (a ``.tmp`` name, fsync, rename; on a
+``store.FileSystemRoot`` such as S3, one upload of the complete bytes): a crash never leaves half a
+file visible; it loses at most the events still buffered (the database keeps alerts; the archive is
+for searching).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,6 +40,7 @@ from mimamori.archive.layout import (
     day_dir,
     new_name,
 )
+from mimamori.archive.store import FileSystemRoot, Root, put_table
 from mimamori.domain import Event
 from mimamori.errors import ValidationError
 
@@ -110,7 +112,7 @@ class ArchiveWriter:
 
     def __init__(
         self,
-        root: Path,
+        root: Root,
         *,
         flush_seconds: float = 60.0,
         flush_events: int = 20_000,
@@ -133,7 +135,7 @@ class ArchiveWriter:
         self._write_lock = threading.Lock()  # one writer of files at a time
         self._executor: ThreadPoolExecutor | None = None
         self._jobs_lock = threading.Lock()
-        self._inflight: deque[tuple[Future[list[Path]], int]] = deque()  # jobs of the writer thread
+        self._inflight: deque[tuple[Future[list[PurePath]], int]] = deque()  # jobs of the writer thread
 
     @property
     def buffered(self) -> int:
@@ -209,7 +211,7 @@ class ArchiveWriter:
             else:
                 self._write_all(full)
 
-    def _submit(self, groups: Groups) -> Future[list[Path]]:
+    def _submit(self, groups: Groups) -> Future[list[PurePath]]:
         """Hand full buffers to the writer thread (FIFO, one thread): the pipeline does not wait for
         compression and fsync. If the thread falls behind by ``max_buffered`` events, wait for it."""
         rows = sum(b.num_rows for _k, batches in groups for b in batches)
@@ -226,20 +228,20 @@ class ArchiveWriter:
             job.result()
         return future
 
-    def _write(self, groups: Groups) -> list[Path]:
+    def _write(self, groups: Groups) -> list[PurePath]:
         """Write now (waiting for the writer thread's earlier jobs first, so files keep their order)."""
         if self._executor is None:
             return self._write_all(groups)
         return self._submit(groups).result()  # FIFO: every earlier job is done too
 
-    def flush_due(self) -> list[Path]:
+    def flush_due(self) -> list[PurePath]:
         """Write the buffers whose oldest event waited ``flush_seconds`` (the runtime's timer)."""
         limit = self.clock() - self.flush_seconds
         with self._lock:
             due = [(k, self._take(k)) for k, b in list(self._buffers.items()) if b.since <= limit]
         return self._write(due)
 
-    def flush(self) -> list[Path]:
+    def flush(self) -> list[PurePath]:
         """Write everything buffered and wait until it is on disk (shutdown, end of an import)."""
         with self._lock:
             taken = [(k, self._take(k)) for k in list(self._buffers)]
@@ -257,13 +259,18 @@ class ArchiveWriter:
         self._buffered -= buffer.rows
         return buffer.batches
 
-    def _write_all(self, groups: Groups) -> list[Path]:
-        written: list[Path] = []
+    def _write_all(self, groups: Groups) -> list[PurePath]:
+        written: list[PurePath] = []
         with self._write_lock:
             for (tenant_id, day), batches in groups:
                 rows = sum(b.num_rows for b in batches)
+                root = self.root
                 try:
-                    directory = day_dir(self.root, tenant_id, day)
+                    directory: PurePath = (
+                        PurePosixPath(root.day(tenant_id, day))
+                        if isinstance(root, FileSystemRoot)
+                        else day_dir(root, tenant_id, day)
+                    )
                 except ValidationError:
                     log.error("archive: %d events with an invalid tenant id dropped", rows)
                     self.stats.dropped += rows
@@ -278,7 +285,10 @@ class ArchiveWriter:
                     chunk = table.slice(start, self.flush_events)
                     target = directory / new_name("part", datetime.now(UTC))
                     try:
-                        write_atomically(chunk, target, fsync=self.fsync)
+                        if isinstance(root, FileSystemRoot):
+                            put_table(root, target.as_posix(), chunk)  # one upload, no rename
+                        else:
+                            write_atomically(chunk, Path(target), fsync=self.fsync)
                     except Exception:  # a full disk or a bug must not stop the pipeline: count, go on
                         log.exception("archive: %d events of %s %s lost", chunk.num_rows, tenant_id, day)
                         self.stats.dropped += chunk.num_rows

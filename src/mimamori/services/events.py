@@ -6,9 +6,11 @@ if the tenant did not exist. The archive itself lives in ``mimamori.archive`` (d
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from mimamori import archive
@@ -37,12 +39,32 @@ class EventPage:
     offset: int
 
 
+def archive_root(settings: Settings) -> archive.Root:
+    """Where the archive lives (``archive_url``; empty: ``data_dir/archive``). ConfigError when invalid."""
+    return _root(
+        settings.archive_url,
+        settings.archive_dir,
+        endpoint=settings.archive_s3_endpoint,
+        region=settings.archive_s3_region,
+        key=settings.archive_s3_access_key,
+        secret=settings.archive_s3_secret_key,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _root(url: str, default: Path, *, endpoint: str, region: str, key: str, secret: str) -> archive.Root:
+    # One file-system client per configuration: an S3 client keeps its connections for the next search.
+    return archive.open_root(
+        url, default, s3_endpoint=endpoint, s3_region=region, s3_access_key=key, s3_secret_key=secret
+    )
+
+
 def open_writer(settings: Settings) -> archive.ArchiveWriter | None:
     """The pipeline's archive writer, or None when the archive is switched off."""
     if not settings.archive_enabled:
         return None
     return archive.ArchiveWriter(
-        settings.archive_dir,
+        archive_root(settings),
         flush_seconds=settings.archive_flush_seconds,
         flush_events=settings.archive_flush_events,
         max_buffered=settings.archive_max_buffered,
@@ -83,7 +105,7 @@ def search_events(  # noqa: PLR0917 - the agreed signature: who, which tenant, w
     if offset < 0:
         raise ValidationError("offset must not be negative")
     page = archive.search(
-        settings.archive_dir,
+        archive_root(settings),
         scope,
         start,
         end,
@@ -143,12 +165,12 @@ def page_to_dict(page: EventPage) -> dict[str, Any]:
 
 def compact(settings: Settings, tenant_id: str | None = None) -> archive.CompactReport:
     """Merge small part files (``mimamori events compact`` and the runtime, hourly)."""
-    return archive.compact(settings.archive_dir, tenant_id=tenant_id)
+    return archive.compact(archive_root(settings), tenant_id=tenant_id)
 
 
 def prune(settings: Settings, today: date | None = None) -> archive.PruneReport:
     """Delete archived days older than ``archive_retention_days``."""
-    return archive.prune(settings.archive_dir, settings.archive_retention_days, today=today)
+    return archive.prune(archive_root(settings), settings.archive_retention_days, today=today)
 
 
 def maintain(settings: Settings) -> None:
