@@ -1,0 +1,214 @@
+"""The fetching half of the NATS bus: one pull consumer per owned partition feeding a bounded buffer.
+
+A fetch task per owned partition binds the partition's durable pull consumer (created if missing:
+explicit ack, filter ``<prefix>.raw.<p>``, ``max_ack_pending``, ``ack_wait``) and fetches batches of
+messages while the worker holds the partition's lease. Decoded messages wait in a bounded local buffer
+(a full buffer stops fetching). A message that is not an intact frame is terminated (never redelivered)
+and counted. When a partition is revoked, its task is cancelled and the messages of that partition still
+in the buffer are nak'ed so that the next owner gets them at once; a delivery already handed to the caller
+can still be acked. What a dead worker fetched and never acked is redelivered after ``ack_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from mimamori.bus.nats_config import NatsBusConfig
+from mimamori.bus.partitions import decode_frame
+from mimamori.domain import RawRecord
+
+__all__ = ["NatsDelivery", "PartitionFetcher"]
+
+log = logging.getLogger(__name__)
+
+_NATS_ERRORS = (nats.errors.Error, OSError)
+
+
+class NatsDelivery:
+    """One NATS message (a batch of records) of one partition."""
+
+    __slots__ = ("_acked", "_counts", "_msg", "_records", "_redelivered", "partition")
+
+    def __init__(
+        self, msg: Msg, records: Sequence[RawRecord], partition: int, counts: dict[str, int]
+    ) -> None:
+        self._msg, self._records, self.partition, self._counts = msg, records, partition, counts
+        self._redelivered = msg.metadata.num_delivered > 1
+        self._acked = False
+
+    @property
+    def records(self) -> Sequence[RawRecord]:
+        return self._records
+
+    @property
+    def redelivered(self) -> bool:
+        return self._redelivered
+
+    async def ack(self) -> None:
+        """Acknowledge the message; a lost ack only causes a redelivery, so failures are logged."""
+        if self._acked:
+            return
+        self._acked = True
+        try:
+            await self._msg.ack()
+            self._counts["acked"] += 1
+        except _NATS_ERRORS as exc:
+            self._counts["ack_errors"] += 1
+            log.warning("ack of partition %d failed (it will be redelivered): %r", self.partition, exc)
+
+    async def nak(self) -> None:
+        """Hand the message back for immediate redelivery (to whoever owns the partition)."""
+        if not self._acked:
+            self._acked = True
+            with contextlib.suppress(*_NATS_ERRORS):
+                await self._msg.nak()
+
+
+class PartitionFetcher:
+    """Fetch tasks of the owned partitions and the buffer they fill."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        config: NatsBusConfig,
+        holds: Callable[[int], bool],
+        counts: dict[str, int],
+    ) -> None:
+        self._js, self._c, self._holds, self._counts = js, config, holds, counts
+        self._queue: asyncio.Queue[NatsDelivery | None] = asyncio.Queue(config.buffer)
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._pending: dict[int, int] = {}  # per partition: messages left in the stream after the last fetch
+        self._closed = False
+
+    def start(self, partitions: Iterable[int]) -> None:
+        """Start fetching these partitions (their leases are held)."""
+        for p in partitions:
+            if p not in self._tasks:
+                self._tasks[p] = asyncio.create_task(self._fetch_loop(p), name=f"nats-fetch-{p}")
+
+    async def stop(self, partitions: Iterable[int]) -> None:
+        """Stop fetching; nak the buffered messages of these partitions. Returns once fetching stopped."""
+        wanted = set(partitions)
+        tasks = [self._tasks.pop(p) for p in wanted if p in self._tasks]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for p in wanted:
+            self._pending.pop(p, None)
+        kept: list[NatsDelivery | None] = []
+        dropped: list[NatsDelivery] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None and item.partition in wanted:
+                dropped.append(item)
+            else:
+                kept.append(item)
+        for item in kept:
+            self._queue.put_nowait(item)
+        for delivery in dropped:
+            await delivery.nak()
+
+    async def get(self) -> NatsDelivery | None:
+        """The next delivery of a partition still held, or None once closed."""
+        while not self._closed:
+            delivery = await self._queue.get()
+            if delivery is None:
+                break
+            if self._holds(delivery.partition):
+                return delivery
+            await delivery.nak()  # its lease was lost meanwhile: the next owner gets it
+        return None
+
+    async def close(self) -> None:
+        await self.stop(list(self._tasks))
+        self._closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)  # wakes a waiting get(); a full queue means nobody waits
+
+    def depth(self) -> int:
+        return self._queue.qsize() + sum(self._pending.values())
+
+    # -- internals --------------------------------------------------------------------------------------
+    async def _bind(self, p: int) -> JetStreamContext.PullSubscription:
+        c = self._c
+        config = ConsumerConfig(
+            durable_name=c.durable(p),
+            filter_subject=c.subject(p),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=c.ack_wait,
+            max_ack_pending=c.max_ack_pending,
+            max_deliver=-1,
+        )
+        try:
+            await self._js.add_consumer(c.stream, config)
+        except nats.js.errors.BadRequestError as exc:  # exists with other settings: use it as it is
+            log.warning("consumer %s kept with its existing settings: %s", c.durable(p), exc.description)
+        return await self._js.pull_subscribe_bind(durable=c.durable(p), stream=c.stream)
+
+    async def _fetch_loop(self, p: int) -> None:
+        sub: JetStreamContext.PullSubscription | None = None
+        backoff = self._c.retry_initial
+        task = asyncio.current_task()
+        try:
+            while True:
+                if task is not None and task.cancelling():  # a library swallowed our cancellation
+                    raise asyncio.CancelledError
+                if not self._holds(p):
+                    await asyncio.sleep(0.1)  # the lease is going: this task is about to be cancelled
+                    continue
+                try:
+                    if sub is None:
+                        sub = await self._bind(p)
+                    msgs = await sub.fetch(self._c.fetch_batch, timeout=self._c.fetch_timeout)
+                except TimeoutError:  # nats.errors.TimeoutError too
+                    self._pending[p] = 0
+                    continue  # nothing to fetch
+                except _NATS_ERRORS as exc:
+                    log.warning("fetching partition %d failed: %r", p, exc)
+                    if sub is not None:  # bind again: the consumer may have been recreated
+                        with contextlib.suppress(*_NATS_ERRORS):
+                            await sub.unsubscribe()
+                        sub = None
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self._c.retry_max)
+                    continue
+                backoff = self._c.retry_initial
+                await self._buffer(p, msgs)
+        finally:
+            if sub is not None:
+                with contextlib.suppress(*_NATS_ERRORS):
+                    await sub.unsubscribe()
+
+    async def _buffer(self, p: int, msgs: list[Msg]) -> None:
+        for i, msg in enumerate(msgs):
+            try:
+                records = decode_frame(msg.data)
+            except ValueError as exc:
+                self._counts["corrupt"] += 1
+                log.error("partition %d: unreadable message terminated: %s", p, exc)
+                with contextlib.suppress(*_NATS_ERRORS):
+                    await msg.term()
+                continue
+            delivery = NatsDelivery(msg, records, p, self._counts)
+            self._pending[p] = msg.metadata.num_pending
+            try:
+                await self._queue.put(delivery)
+            except asyncio.CancelledError:
+                for rest in msgs[i:]:  # not handed out: give them back at once
+                    with contextlib.suppress(*_NATS_ERRORS):
+                        await rest.nak()
+                raise
+            self._counts["delivered"] += 1
+            if delivery.redelivered:
+                self._counts["redelivered"] += 1
