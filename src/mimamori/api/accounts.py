@@ -11,13 +11,13 @@ from mimamori.api.deps import RuntimeDep, UserDep, client_key, login_limiter, op
 from mimamori.domain import User
 from mimamori.errors import AuthError, PermissionDeniedError
 from mimamori.services import accounts
+from mimamori.services.app_runtime import AppRuntime
 from mimamori.services.ratelimit import RateLimitedError
-from mimamori.services.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["tokens"])
 
 
-def session_login(request: Request, runtime: Runtime, email: str, password: str, totp: str | None) -> User:
+def session_login(request: Request, runtime: AppRuntime, email: str, password: str, totp: str | None) -> User:
     """Password (+ TOTP for staff and enrolled customers) → a fresh session; 429 after too many failures."""
     limiter = login_limiter(request)
     key = client_key(request)

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from mimamori.domain import User
 from mimamori.errors import AuthError, NotFoundError, PermissionDeniedError
 from mimamori.services import accounts, auth
+from mimamori.services.app_runtime import AppRuntime
 from mimamori.services.ratelimit import AttemptLimiter
-from mimamori.services.runtime import Runtime
 
 SESSION_USER = "user_id"
 SESSION_STAMP = "stamp"  # auth.session_stamp of the password the session was opened with
@@ -19,8 +19,8 @@ API_PREFIX = "/api/v1/"
 SENSOR_ROUTES = ("/api/v1/ingest",)  # keep their own sensor tokens
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> AppRuntime:
+    runtime: AppRuntime = request.app.state.runtime
     return runtime
 
 
@@ -38,7 +38,7 @@ def login_limiter(request: Request) -> AttemptLimiter:
     return limiter
 
 
-def _bearer_user(request: Request, runtime: Runtime, value: str) -> User:
+def _bearer_user(request: Request, runtime: AppRuntime, value: str) -> User:
     user, token = accounts.authenticate_token(runtime.db, value)
     if not accounts.allows(token.scopes, request.method):
         scopes = " ".join(token.scopes)
@@ -47,7 +47,7 @@ def _bearer_user(request: Request, runtime: Runtime, value: str) -> User:
     return user
 
 
-def optional_user(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> User | None:
+def optional_user(request: Request, runtime: Annotated[AppRuntime, Depends(get_runtime)]) -> User | None:
     path = request.url.path
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and path.startswith(API_PREFIX) and not path.startswith(SENSOR_ROUTES):
@@ -66,7 +66,7 @@ def optional_user(request: Request, runtime: Annotated[Runtime, Depends(get_runt
     return user if user.active else None
 
 
-def open_session(request: Request, runtime: Runtime, user_id: str) -> None:
+def open_session(request: Request, runtime: AppRuntime, user_id: str) -> None:
     """A fresh session for ``user_id`` (nothing of an earlier one survives), bound to their password."""
     request.session.clear()
     request.session[SESSION_USER] = user_id
@@ -79,6 +79,6 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     return user
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
 UserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]

@@ -13,6 +13,7 @@ from mimamori.cli import (
     alerts,
     assets,
     behaviours,
+    cluster,
     feeds,
     hunt,
     incidents,
@@ -56,6 +57,10 @@ app.add_typer(notify.oncall_app, name="oncall")
 app.add_typer(notify.notify_app, name="notify")
 app.add_typer(assets.app, name="assets")
 app.command("serve")(serve.serve)
+app.command("receiver")(cluster.receiver)
+app.command("worker")(cluster.worker)
+app.command("scheduler")(cluster.scheduler)
+app.command("web")(cluster.web)
 app.command("demo")(serve.demo)
 app.command("sim")(sim.sim)
 app.command("hunt")(hunt.hunt)

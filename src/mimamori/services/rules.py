@@ -10,6 +10,7 @@ switches from the settings and the database.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
@@ -195,11 +196,21 @@ def _not_rules(directory: str, names: list[str]) -> list[str]:
 
 
 def ensure_rules(settings: Settings) -> RulesetInfo:
-    """The current ruleset, installing the bundled starter rules when none is installed yet."""
+    """The current ruleset, installing the bundled starter rules when none is installed yet.
+
+    Several processes sharing a data directory (workers on one machine) may start at once: the first
+    installs under a file lock, the others wait for it and use its ruleset.
+    """
     current = store(settings).current()
     if current is not None:
         return current
-    return update(settings, str(bundled_rules())).info
+    settings.sigma_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.sigma_dir / ".install.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = store(settings).current()
+        if current is not None:
+            return current
+        return update(settings, str(bundled_rules())).info
 
 
 def load_content(settings: Settings) -> SigmaContent:

@@ -10,25 +10,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from mimamori.bus.embedded import EmbeddedBus
 from mimamori.config import Settings
 from mimamori.detection import build_engine
-from mimamori.domain import QuarantinedRecord, Sensor
-from mimamori.errors import AuthError
-from mimamori.ingest.http import decode_body, read_body
 from mimamori.ingest.routes import Route
 from mimamori.ingest.stats import ReceiverStats
-from mimamori.ingest.syslog import SyslogServer
-from mimamori.ingest.tls import server_context
-from mimamori.ingest.watch import DirectoryWatcher, WatchSource
-from mimamori.services import behaviours, content, feeds, indicators, inventory, rules, tenants
+from mimamori.services import behaviours, content, feeds, indicators, inventory, rules
 from mimamori.services import events as event_archive
 from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
-from mimamori.storage import Counters, Database, unit_of_work
+from mimamori.services.receiving import IngestResult, ReceivingStage, build_listeners
+from mimamori.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +29,8 @@ ROUTE_REFRESH_SECONDS = 5.0  # new sensors are picked up by the receivers within
 FEED_CHECK_SECONDS = 60.0  # how often due feeds are looked for (each feed has its own refresh period)
 STATS_FLUSH_SECONDS = 5.0  # receiver counters are written to the database this often
 STATE_SAVE_SECONDS = 300.0  # the behaviour detectors' state is saved this often (and at shutdown)
-TOKEN_CACHE_SECONDS = 30.0  # a revoked sensor token stops working within this time
 ARCHIVE_TICK_SECONDS = 5.0  # how often due event-archive buffers are written
 ARCHIVE_MAINTENANCE_SECONDS = 3600.0  # compaction and retention of the event archive
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    accepted: int
-    rejected: int
 
 
 def open_database(settings: Settings) -> Database:
@@ -53,10 +39,6 @@ def open_database(settings: Settings) -> Database:
     db = Database(settings.db_url)
     db.migrate()
     return db
-
-
-def _route(sensor: Sensor) -> Route:
-    return Route(sensor.tenant_id, sensor.id, sensor.format, sensor.timezone)
 
 
 class Runtime:
@@ -77,52 +59,9 @@ class Runtime:
         )
         self.processed = BatchResult()
         self.notifier = Notifier(self.db, settings) if settings.notify_enabled else None
-        self.totals: dict[str, int] = dict.fromkeys(
-            ("receiver_dropped", "receiver_unknown_source_rejected", "receiver_rejected", "http_rejected"), 0
-        )
-        tls_context = None
-        if settings.tls_cert_file is not None:
-            tls_context = server_context(
-                settings.tls_cert_file,
-                settings.tls_key_file,
-                cafile=settings.tls_client_ca_file,
-                require_client_cert=settings.tls_require_client_cert,
-            )
-        self.syslog = SyslogServer(
-            self.bus,
-            self,
-            host=settings.syslog_host,
-            tcp_port=settings.syslog_tcp_port,
-            udp_port=settings.syslog_udp_port,
-            tls_port=settings.syslog_tls_port if tls_context is not None else None,
-            tls_context=tls_context,
-            max_message=settings.syslog_max_message,
-            batch_size=settings.batch_size,
-            linger_ms=settings.batch_linger_ms,
-            stats=self.stats,
-        )
-        self.watcher: DirectoryWatcher | None = None
-        if settings.watch:
-            sources = [
-                WatchSource(
-                    entry.path,
-                    _route(tenants.get_sensor(self.db, entry.tenant, entry.sensor)),
-                    from_start=settings.watch_from_start,
-                )
-                for entry in settings.watch
-            ]
-            self.watcher = DirectoryWatcher(
-                self.bus,
-                sources,
-                state_path=settings.data_dir / "watch-state.json",
-                batch_size=settings.batch_size,
-                max_line=settings.record_max_bytes,
-                stats=self.stats,
-            )
+        self.receiving = ReceivingStage(settings, self.db, self.bus, self.stats)
+        self.syslog, self.watcher = build_listeners(settings, self.db, self.bus, self.receiving, self.stats)
         self.syslog_ports: tuple[int, int] = (0, 0)
-        self._routes: dict[str, Route] = {}
-        self._cert_routes: dict[str, Route] = {}
-        self._tokens: dict[str, tuple[float, Route | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
 
@@ -236,95 +175,23 @@ class Runtime:
             except Exception:
                 log.exception("feed refresh failed")
 
+    # -- the receiving stage (routes, HTTP ingest, receiver counters) ------------------------------
     def refresh_routes(self) -> None:
-        self._routes = {addr: _route(s) for addr, s in tenants.address_routes(self.db).items()}
-        self._cert_routes = {fp: _route(s) for fp, s in tenants.certificate_routes(self.db).items()}
-
-    # -- SenderResolver: how receivers learn which sensor sent something ----------------------------
-    def by_address(self, ip: str) -> Route | None:
-        return self._routes.get(ip)
-
-    def by_certificate(self, sha256_hex: str) -> Route | None:
-        return self._cert_routes.get(sha256_hex)
-
-    def by_token(self, token: str) -> Route | None:
-        """Called from a receiver's worker thread; the token cache makes repeats cheap."""
-        try:
-            return self.route_for_token(token)
-        except AuthError:
-            return None
+        self.receiving.refresh_routes()
 
     def flush_stats(self) -> None:
-        snapshot = self.stats.snapshot_and_reset()
-        deltas = {
-            sensor_id: Counters(received=0, parsed=0, quarantined=0, dropped=c.dropped, last_seen=c.last_seen)
-            for sensor_id, c in snapshot.sensors.items()
-            if c.dropped or c.last_seen
-        }
-        if deltas:
-            with unit_of_work(self.db) as uow:
-                uow.sensors.add_counters(deltas)
-        for counts in snapshot.sensors.values():
-            self.totals["receiver_dropped"] += counts.dropped
-        for address, unknown in snapshot.unknown_sources.items():
-            self.totals["receiver_unknown_source_rejected"] += unknown.rejected
-            reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(unknown.by_reason.items()))
-            log.warning(
-                "rejected %d messages from unregistered sender %s (%s)", unknown.rejected, address, reasons
-            )
-        for count in snapshot.rejected.values():
-            self.totals["receiver_rejected"] += count
+        self.receiving.flush_stats()
 
-    # -- HTTP ingest -----------------------------------------------------------------------------
     def forget_tokens(self) -> None:
         """Drop the cached token answers (after a rotation or revocation in this process: effective now)."""
-        self._tokens.clear()
+        self.receiving.forget_tokens()
 
     def route_for_token(self, token: str) -> Route:
-        now = time.monotonic()
-        cached = self._tokens.get(token)
-        if cached is None or cached[0] < now:
-            sensor = tenants.sensor_for_token(self.db, token)
-            cached = (now + TOKEN_CACHE_SECONDS, _route(sensor) if sensor else None)
-            if len(self._tokens) > 10_000:
-                self._tokens.clear()
-            self._tokens[token] = cached
-        if cached[1] is None:
-            raise AuthError("unknown sensor token")
-        return cached[1]
+        return self.receiving.route_for_token(token)
 
     async def ingest_http(self, token: str, body: bytes, content_encoding: str | None) -> IngestResult:
         """Accept a JSON-lines body for the sensor owning ``token``; BackpressureError when full."""
-        route = self.route_for_token(token)
-        # Raises BodyTooLargeError (413, zip bombs too) or BodyError (400) for a bad body.
-        raw = decode_body(body, content_encoding, self.settings.http_max_body)
-        now = datetime.now(UTC)
-        records, rejected = read_body(raw, route, max_record=self.settings.record_max_bytes, now=now)
-        if records:
-            await self.bus.publish(records, wait=False)
-        if rejected:
-            self.totals["http_rejected"] += len(rejected)
-            bad = [
-                QuarantinedRecord(route.tenant_id, route.sensor_id, route.format, reason, data, now)
-                for data, reason in rejected
-            ]
-            await asyncio.to_thread(self._quarantine, bad)
-        return IngestResult(accepted=len(records), rejected=len(rejected))
-
-    def _quarantine(self, bad: list[QuarantinedRecord]) -> None:
-        with unit_of_work(self.db) as uow:
-            uow.quarantine.add_many(bad)
-            uow.sensors.add_counters(
-                {
-                    bad[0].sensor_id: Counters(
-                        received=len(bad),
-                        parsed=0,
-                        quarantined=len(bad),
-                        dropped=0,
-                        last_seen=bad[0].received_at,
-                    )
-                }
-            )
+        return await self.receiving.ingest_http(token, body, content_encoding)
 
     def metrics(self) -> dict[str, int]:
         """Process-wide counters since start (no tenant data), for ``/metrics``."""
@@ -340,7 +207,7 @@ class Runtime:
             "bus_published_batches": bus.published,
             "bus_redelivered_batches": bus.redelivered,
             "bus_corrupt_frames": bus.corrupt_frames,
-            **self.totals,
+            **self.receiving.totals,
             **self._notify_metrics(),
             **self._archive_metrics(),
         }

@@ -18,7 +18,7 @@ from mimamori.api.deps import RuntimeDep, UserDep, client_key, login_limiter, op
 from mimamori.domain import User
 from mimamori.errors import AuthError, NotFoundError, PermissionDeniedError, ValidationError
 from mimamori.services import accounts, auth
-from mimamori.services.runtime import Runtime
+from mimamori.services.app_runtime import AppRuntime
 from mimamori.web.login_pages import Code, Csrf, Secret, complete_login, pending_user
 from mimamori.web.render import check_csrf, render
 
@@ -32,7 +32,7 @@ def qr_svg(uri: str) -> Markup:
 
 
 def _account_page(
-    request: Request, runtime: Runtime, user: User, status_code: int = 200, **extra: object
+    request: Request, runtime: AppRuntime, user: User, status_code: int = 200, **extra: object
 ) -> Response:
     context: dict[str, object] = {
         "message": None,
@@ -114,7 +114,7 @@ def revoke_token(
 # ---- two-factor set-up ------------------------------------------------------------------------------
 
 
-def _setup_user(request: Request, runtime: Runtime) -> tuple[User, bool]:
+def _setup_user(request: Request, runtime: AppRuntime) -> tuple[User, bool]:
     """The user setting up TOTP and whether this completes a pending login; AuthError if neither."""
     user = optional_user(request, runtime)
     if user is not None:
@@ -129,7 +129,7 @@ def _setup_user(request: Request, runtime: Runtime) -> tuple[User, bool]:
 
 
 def _setup_page(
-    request: Request, runtime: Runtime, user: User, pending: bool, status_code: int = 200
+    request: Request, runtime: AppRuntime, user: User, pending: bool, status_code: int = 200
 ) -> Response:
     enrolment = accounts.start_enrolment(runtime.db, user)
     return render(

@@ -34,7 +34,7 @@ from mimamori.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from mimamori.services.runtime import Runtime
+from mimamori.services.app_runtime import AppRuntime
 from mimamori.web.account_pages import router as account_pages_router
 from mimamori.web.events_pages import router as events_pages_router
 from mimamori.web.login_pages import router as login_pages_router
@@ -113,7 +113,7 @@ BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
 
 
 def create_app(
-    runtime: Runtime, *, manage_runtime: bool = True, background: Sequence[BackgroundJob] = ()
+    runtime: AppRuntime, *, manage_runtime: bool = True, background: Sequence[BackgroundJob] = ()
 ) -> FastAPI:
     """The web application over ``runtime``.
 

@@ -26,7 +26,7 @@ from mimamori.api.deps import (
 )
 from mimamori.errors import AuthError, NotFoundError, ValidationError
 from mimamori.services import accounts, password_reset
-from mimamori.services.runtime import Runtime
+from mimamori.services.app_runtime import AppRuntime
 from mimamori.web.render import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +63,7 @@ def complete_login(request: Request, user_id: str) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-def password_login(request: Request, runtime: Runtime, email: str, password: str) -> Response:
+def password_login(request: Request, runtime: AppRuntime, email: str, password: str) -> Response:
     """POST /login after the CSRF check: the password step."""
     limiter, key = login_limiter(request), client_key(request)
     wait = limiter.retry_after(key)
