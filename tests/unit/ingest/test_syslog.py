@@ -134,6 +134,25 @@ def test_udp_datagrams_are_messages(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_udp_bursts_and_the_largest_datagram_arrive_exactly(tmp_path: Path) -> None:
+    # More datagrams than one wake-up reads, then the largest IPv4 UDP payload (65,507 bytes): each
+    # record holds its own exact-size copy of the reusable receive buffer.
+    burst = [b"<13>burst %d" % i for i in range(300)]
+    largest = b"<13>" + b"z" * (65_507 - 4)
+
+    async def scenario() -> None:
+        async with running(tmp_path, max_message=65_536, batch_size=1000) as env:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                for message in [*burst, largest]:
+                    udp.sendto(message, (HOST, env.udp))
+            records = await collect(env.bus, len(burst) + 1)
+            assert [r.data for r in records] == [*burst, largest]
+            assert all(type(r.data) is bytes for r in records)
+
+    run(scenario())
+
+
 def test_udp_drops_and_counts_when_the_bus_is_full(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path, max_batches=1, batch_size=1) as env:
