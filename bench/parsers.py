@@ -1,6 +1,6 @@
 """Benchmark: every parser in ``PARSERS`` over a representative corpus, one core, one process.
 
-    python bench/parsers.py [--formats fortigate,zeek] [--seconds 2] [--records 200000]
+    python bench/parsers.py [--formats fortigate,zeek] [--seconds 2] [--records 200000] [--ab]
 
 Per format the corpus of ``bench/parser_corpus.py`` (golden lines, simulated FortiGate/Zeek volume, real
 Suricata/Zeek/EVTX samples when ``/work/shared/data`` is present) is parsed over and over until
@@ -12,7 +12,9 @@ changes from one second to the next, each format's ``ratio`` is its speed over t
 right before and right after it (half a second each): compare ratios, not events/s, between runs.
 When the EVTX samples are present, one more row times the EVTX *reader and parser* together over the
 sample files (the ingest path: ``mimamori.ingest.readers.evtx.read`` then ``parsers.evtx.parse``).
-Then peak RSS; and as the LAST line exactly one JSON object ``{"<format>": events_per_second, ...}``
+With ``--ab`` (and ``evtx`` among the formats), one more line: the EVTX parser with its C speedups
+switched off and on, alternating chunks of the corpus in this process, µs per record of each. Then
+peak RSS; and as the LAST line exactly one JSON object ``{"<format>": events_per_second, ...}``
 (the contract for tools; parsers only).
 """
 
@@ -101,6 +103,45 @@ def evtx_reader(seconds: float) -> dict[str, float] | None:
     return {"records": done, "seconds": clock() - started, "quarantined": quarantined, "corpus": 0}
 
 
+def evtx_ab(records: list[RawRecord], seconds: float) -> tuple[float, float, int]:
+    """The EVTX parser with its C speedups switched off and on, alternating chunks of the same records
+    in this process (so that the machine's changing load hits both alike): µs per record of each, and
+    the number of chunks. Without the speedups both sides are the pure parser."""
+    from mimamori.parsers import evtx  # noqa: PLC0415 - only for --ab
+    from mimamori.parsers.evtx import channels, ecs, values  # noqa: PLC0415
+
+    pure = [(evtx, "_fields_c", None)] + [
+        (module, name, getattr(values, "_" + name))
+        for module in (values, ecs, channels)
+        for name in ("get", "copy")
+    ]
+    native = [(module, name, getattr(module, name)) for module, name, _ in pure]
+    clock = time.perf_counter
+    spent = {"pure": 0.0, "C": 0.0}
+    done = {"pure": 0, "C": 0}
+    chunks = 0
+    started = clock()
+    try:
+        while clock() - started < 2 * seconds:
+            for at in range(0, len(records), 250):
+                chunk = records[at : at + 250]
+                order = (("pure", pure), ("C", native)) if chunks % 2 else (("C", native), ("pure", pure))
+                for side, switches in order:
+                    for module, name, value in switches:
+                        setattr(module, name, value)
+                    begun = clock()
+                    for record in chunk:
+                        with contextlib.suppress(ParseError):
+                            evtx.parse(record)
+                    spent[side] += clock() - begun
+                    done[side] += len(chunk)
+                chunks += 1
+    finally:
+        for module, name, value in native:
+            setattr(module, name, value)
+    return spent["pure"] / done["pure"] * 1e6, spent["C"] / done["C"] * 1e6, chunks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +149,9 @@ def main() -> None:
     parser.add_argument("--formats", default="", help="comma-separated subset of PARSERS (default: all)")
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per format")
     parser.add_argument("--records", type=int, default=200_000, help="record budget per format")
+    parser.add_argument(
+        "--ab", action="store_true", help="also time EVTX with the C speedups off vs on, chunk by chunk"
+    )
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f] or sorted(PARSERS)
     unknown = [f for f in formats if f not in PARSERS]
@@ -138,6 +182,12 @@ def main() -> None:
     if "evtx" in formats:
         reader, nearby["evtx+reader"] = around(lambda: evtx_reader(args.seconds) or {})
     base = baseline(corpora["zeek"], args.records, args.seconds)
+    ab = None
+    if args.ab and "evtx" in formats:
+        ab = evtx_ab(
+            [RawRecord("tenant-a", "sensor-1", "evtx", line, RECEIVED_AT) for line in corpora["evtx"]],
+            args.seconds,
+        )
 
     speeds = {fmt: round(r["records"] / r["seconds"]) for fmt, r in results.items()}
     rows = dict(results)
@@ -162,6 +212,11 @@ def main() -> None:
     print(
         f"{'(orjson zeek)':<14}{round(base_speed):>12,}{1e6 / base_speed:>10.2f}{base_records:>10,}  baseline"
     )
+    if ab is not None:
+        off, on, chunks = ab
+        print(
+            f"evtx A/B, {chunks} chunks of 250: C speedups off {off:.2f} µs, on {on:.2f} µs, x{off / on:.2f}"
+        )
     print(f"peak RSS {peak_rss_mib():.1f} MiB")
     print(json.dumps(speeds))
 

@@ -25,6 +25,10 @@ __all__ = [
     "AVAILABLE",
     "address_scan",
     "drop_unset",
+    "evtx_configure",
+    "evtx_copy",
+    "evtx_fields",
+    "evtx_get",
     "flatten",
     "has_big_int",
     "kv_split",
@@ -51,6 +55,13 @@ flatten: Flatten | None = None
 rename_into: Callable[[Fields, dict[str, Any], dict[str, tuple[str, type[Any]]], str], None] | None = None
 object_fields: Callable[..., None] | None = None
 zeek_fields: Callable[..., Fields] | None = None
+# ``parsers.evtx``: the System walk and EventData, ``values.get``; ``parsers.evtx`` calls evtx_configure.
+evtx_fields: (
+    Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], tuple[Fields, Fields, Any] | None] | None
+) = None
+evtx_get: Callable[[dict[str, Any], str], str | None] | None = None
+evtx_copy: Callable[[Fields, dict[str, Any], dict[str, str]], None] | None = None
+evtx_configure: Callable[..., None] | None = None
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
 address_scan: Callable[..., list[int] | None] | None = None
@@ -89,3 +100,7 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         object_fields = _speedups.object_fields
         zeek_fields = _speedups.zeek_fields
         address_scan = _speedups.address_scan
+        evtx_fields = _speedups.evtx_fields
+        evtx_get = _speedups.evtx_get
+        evtx_copy = _speedups.evtx_copy
+        evtx_configure = _speedups.evtx_configure

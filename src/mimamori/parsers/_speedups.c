@@ -9,6 +9,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <string.h>
 
 #if PY_VERSION_HEX < 0x030C0000
@@ -1076,6 +1077,850 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return slow;
 }
 
+/* ------------------------------------------------------------------------------------------------ */
+/* parsers.evtx: the System walk (evtx._system), the EventData (evtx._event_data) with their         */
+/* "winlog.event_data." names, and evtx.values.get / copy.                                           */
+
+#define EVTX_MAX_FIELDS 4096 /* evtx._MAX_FIELDS */
+#define EVTX_NAMES_MAX 4096  /* prefixed EventData names kept in ev_names */
+#define EVTX_NAME_LEN 64     /* only names up to this length are kept */
+
+/* Set by evtx_configure(): evtx._system_plan() (ev_plan_of), _LEVELS, _value (for the values this
+ * file does not convert itself), _ED (the EventData prefix) and values.NONE. */
+static PyObject *ev_levels, *ev_value_fn, *ev_prefix;
+#define PLAN_TIME_CREATED 1 /* the kinds of System elements in the plan */
+#define PLAN_EVENT_ID 2
+#define EVTX_FIELDS_SIZE 48 /* an Event's fields, presized: most records have fewer */
+static PyObject *ev_names; /* EventData name -> prefixed field name, bounded (EVTX_NAMES_MAX) */
+static PyObject *ev_none;         /* evtx.values.NONE: what Windows writes for "no value" */
+static Py_ssize_t ev_none_length; /* the length of its longest member */
+static PyObject *es_attributes, *es_text, *es_xmlns, *es_xmlns_bare, *es_name, *es_at_name, *es_data,
+    *es_system_time, *es_event_id, *es_code, *es_record_id, *es_event_record_id, *es_provider,
+    *es_event_provider, *es_computer, *es_host, *es_event_data, *es_true, *es_false, *es_empty;
+
+/* evtx._int: an int in [0, 2**63 - 1], or a str of 1 to 19 ASCII digits, as int; anything else None.
+ * New reference (Py_None for None); NULL on error. */
+static PyObject *
+ev_int(PyObject *value)
+{
+    if (PyLong_CheckExact(value)) {
+        int overflow = 0;
+        long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (n == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (overflow != 0 || n < 0) {
+            Py_RETURN_NONE;
+        }
+        return Py_NewRef(value);
+    }
+    if (PyUnicode_CheckExact(value)) {
+        if (READY(value) < 0) {
+            return NULL;
+        }
+        Py_ssize_t len = PyUnicode_GET_LENGTH(value);
+        if (len < 1 || len > 19 || !PyUnicode_IS_ASCII(value)) {
+            Py_RETURN_NONE;
+        }
+        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(value);
+        unsigned long long n = 0; /* 19 digits stay below 2**64 */
+        for (Py_ssize_t i = 0; i < len; i++) {
+            if (chars[i] < '0' || chars[i] > '9') {
+                Py_RETURN_NONE;
+            }
+            n = n * 10 + (unsigned long long)(chars[i] - '0');
+        }
+        return PyLong_FromUnsignedLongLong(n);
+    }
+    Py_RETURN_NONE;
+}
+
+/* str(number) for an exact int: the texts of 0..EVTX_SMALL-1 kept, others written here (the same
+ * decimal text as int.__str__); beyond 64 bits, int.__str__ itself. New reference, NULL on error. */
+#define EVTX_SMALL 1024
+static PyObject *ev_small[EVTX_SMALL];
+
+static PyObject *
+ev_int_text(PyObject *number)
+{
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow != 0) {
+        return PyObject_Str(number);
+    }
+    if (n >= 0 && n < EVTX_SMALL) {
+        if (ev_small[n] == NULL) {
+            ev_small[n] = PyObject_Str(number);
+        }
+        return Py_XNewRef(ev_small[n]);
+    }
+    char digits[24];
+    char *end = digits + sizeof(digits), *at = end;
+    unsigned long long rest = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    do {
+        *--at = (char)('0' + rest % 10);
+        rest /= 10;
+    } while (rest != 0);
+    if (n < 0) {
+        *--at = '-';
+    }
+    PyObject *text = PyUnicode_New(end - at, 127);
+    if (text != NULL) {
+        memcpy(PyUnicode_1BYTE_DATA(text), at, (size_t)(end - at));
+    }
+    return text;
+}
+
+/* evtx._scalar_text for str, bool, int, float and None: a new reference; NULL for anything else
+ * (without an exception) or on error. */
+static PyObject *
+ev_scalar(PyObject *value)
+{
+    if (PyUnicode_CheckExact(value)) {
+        return Py_NewRef(value);
+    }
+    if (value == Py_True) {
+        return Py_NewRef(es_true);
+    }
+    if (value == Py_False) {
+        return Py_NewRef(es_false);
+    }
+    if (PyLong_CheckExact(value)) {
+        return ev_int_text(value);
+    }
+    if (PyFloat_CheckExact(value)) {
+        return PyObject_Str(value);
+    }
+    if (value == Py_None) {
+        return Py_NewRef(es_empty);
+    }
+    return NULL;
+}
+
+/* evtx._value: a data item's value as text; lists, objects and anything else go to the Python
+ * function itself. New reference, NULL on error. */
+static PyObject *
+ev_value(PyObject *value)
+{
+    PyObject *text = ev_scalar(value);
+    if (text != NULL || PyErr_Occurred()) {
+        return text;
+    }
+    return PyObject_CallOneArg(ev_value_fn, value);
+}
+
+/* Steals ``value``: fields[name] = value. 0, or -1 on error. */
+static int
+ev_set(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int rc = PyDict_SetItem(fields, name, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* evtx._system_number: a System number under its field name, ``spec`` = (field, mode): mode 0 int,
+ * 1 the log.level word, 2 text. */
+static int
+ev_number(PyObject *fields, PyObject *spec, PyObject *value)
+{
+    PyObject *name = PyTuple_GET_ITEM(spec, 0);
+    long mode = PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+    PyObject *number = ev_int(value);
+    if (number == NULL) {
+        return -1;
+    }
+    if (number == Py_None) {
+        Py_DECREF(number);
+        return 0;
+    }
+    if (mode == 0) {
+        return ev_set(fields, name, number);
+    }
+    PyObject *out = NULL;
+    if (mode == 1) {
+        out = PyDict_GetItemWithError(ev_levels, number);
+        if (out != NULL) {
+            Py_INCREF(out);
+        }
+        else if (PyErr_Occurred()) {
+            Py_DECREF(number);
+            return -1;
+        }
+    }
+    if (out == NULL) {
+        out = ev_int_text(number);
+    }
+    Py_DECREF(number);
+    return ev_set(fields, name, out);
+}
+
+/* evtx._system_attrs: the attributes of one System element (Provider, Execution...) to fields;
+ * ``names`` maps an attribute to (field, whether the field is an int). */
+static int
+ev_system_attrs(PyObject *names, PyObject *attrs, PyObject *fields)
+{
+    Py_ssize_t pos = 0;
+    PyObject *attr, *value;
+    while (PyDict_Next(attrs, &pos, &attr, &value)) {
+        PyObject *spec = PyDict_GetItemWithError(names, attr);
+        if (spec == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            continue;
+        }
+        PyObject *name = PyTuple_GET_ITEM(spec, 0);
+        if (PyTuple_GET_ITEM(spec, 1) == Py_True) {
+            PyObject *number = ev_int(value);
+            if (number == NULL) {
+                return -1;
+            }
+            if (number == Py_None) {
+                Py_DECREF(number);
+            }
+            else if (ev_set(fields, name, number) < 0) {
+                return -1;
+            }
+        }
+        else if (PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) > 0) {
+            if (PyDict_SetItem(fields, name, value) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The plan entry of a System element: ev_plan's keys are few ASCII names, compared by length and
+ * bytes (a dict lookup would compare the same bytes after hashing). Borrowed; NULL when absent. */
+#define EVTX_PLAN_MAX 64
+static PyObject *ev_plan_keys[EVTX_PLAN_MAX], *ev_plan_values[EVTX_PLAN_MAX];
+static Py_ssize_t ev_plan_count;
+
+static PyObject *
+ev_plan_of(PyObject *key)
+{
+    if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key)) {
+        return NULL; /* the plan's keys are ASCII str */
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(key);
+    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(key);
+    for (Py_ssize_t i = 0; i < ev_plan_count; i++) {
+        PyObject *known = ev_plan_keys[i];
+        if (known == key ||
+            (PyUnicode_GET_LENGTH(known) == len && memcmp(PyUnicode_1BYTE_DATA(known), chars, (size_t)len) == 0)) {
+            return ev_plan_values[i];
+        }
+    }
+    return NULL;
+}
+
+/* "winlog.event_data." + key, from a bounded cache of the names seen. New reference. */
+static PyObject *
+ev_name(PyObject *key)
+{
+    PyObject *name = PyDict_GetItemWithError(ev_names, key);
+    if (name != NULL) {
+        return Py_NewRef(name);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    name = PyUnicode_Concat(ev_prefix, key);
+    if (name != NULL && PyDict_GET_SIZE(ev_names) < EVTX_NAMES_MAX &&
+        PyUnicode_GET_LENGTH(key) <= EVTX_NAME_LEN && PyDict_SetItem(ev_names, key, name) < 0) {
+        Py_CLEAR(name);
+    }
+    return name;
+}
+
+/* fields[to] = fields[from] when present. */
+static int
+ev_copy(PyObject *fields, PyObject *from, PyObject *to)
+{
+    PyObject *value = PyDict_GetItemWithError(fields, from);
+    if (value == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(value);
+    return ev_set(fields, to, value);
+}
+
+/* "param<number>" (1-based), the first EVTX_PARAMS of them kept. New reference. */
+#define EVTX_PARAMS 64
+static PyObject *ev_params[EVTX_PARAMS];
+
+static PyObject *
+ev_param(Py_ssize_t number)
+{
+    if (number <= EVTX_PARAMS && ev_params[number - 1] != NULL) {
+        return Py_NewRef(ev_params[number - 1]);
+    }
+    PyObject *name = PyUnicode_FromFormat("param%zd", number);
+    if (name != NULL && number <= EVTX_PARAMS) {
+        ev_params[number - 1] = Py_NewRef(name);
+    }
+    return name;
+}
+
+/* evtx._data_items: the Data elements of EventData, named ones into ``items``, the values of the
+ * others onto the list ``unnamed``. 0, or -1 on error. */
+static int
+ev_data_items(PyObject *node, PyObject *items, PyObject *unnamed)
+{
+    int many = PyList_CheckExact(node);
+    for (Py_ssize_t i = 0; i < (many ? PyList_GET_SIZE(node) : 1); i++) {
+        if (PyList_GET_SIZE(unnamed) > EVTX_MAX_FIELDS) {
+            return 0; /* too many already: the caller leaves the record to the Python code */
+        }
+        PyObject *item = many ? PyList_GET_ITEM(node, i) : node;
+        if (!PyDict_CheckExact(item)) {
+            if (PyList_Append(unnamed, item) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        Py_INCREF(item);
+        PyObject *attrs = PyDict_GetItemWithError(item, es_attributes), *name = NULL, *text = NULL;
+        if (!PyErr_Occurred()) {
+            name = attrs != NULL && PyDict_CheckExact(attrs) ? PyDict_GetItemWithError(attrs, es_name)
+                                                              : PyDict_GetItemWithError(item, es_at_name);
+        }
+        if (!PyErr_Occurred()) {
+            text = PyDict_GetItemWithError(item, es_text);
+        }
+        int rc = PyErr_Occurred() ? -1 : 0; /* -1: a lookup failed */
+        text = text != NULL ? text : Py_None;
+        if (rc == 0 && name != NULL && PyUnicode_CheckExact(name) && PyUnicode_GET_LENGTH(name) > 0) {
+            Py_INCREF(name);
+            rc = ev_set(items, name, ev_value(text));
+            Py_DECREF(name);
+        }
+        else if (rc == 0 && PyList_CheckExact(text)) {
+            Py_ssize_t end = PyList_GET_SIZE(unnamed);
+            rc = PyList_SetSlice(unnamed, end, end, text);
+        }
+        else if (rc == 0) {
+            rc = PyList_Append(unnamed, text);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* evtx._event_data: EventData as {Name: text} into ``items``, unnamed values as param1..N plus the
+ * list Data. 1 done, 0 not done (the Python code decides: it refuses too many items), -1 error. */
+static int
+ev_event_data(PyObject *node, PyObject *items)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    int classic = 1;
+    if (PyDict_CheckExact(node)) {
+        if (PyDict_GET_SIZE(node) > EVTX_MAX_FIELDS) {
+            return 0;
+        }
+        classic = 0;
+        while (PyDict_Next(node, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key)) {
+                return 0;
+            }
+            if (!classic && PyUnicode_GET_LENGTH(key) > 0) { /* "Data", "#text", "#attributes", "@xmlns" */
+                Py_UCS4 first = PyUnicode_READ_CHAR(key, 0);
+                classic = (first == 'D' || first == '#' || first == '@') &&
+                          (PyUnicode_Compare(key, es_data) == 0 || PyUnicode_Compare(key, es_text) == 0 ||
+                           PyUnicode_Compare(key, es_attributes) == 0 || PyUnicode_Compare(key, es_xmlns) == 0);
+            }
+        }
+        if (!classic) { /* the common case, named values only: a copy with the non-text values converted */
+            if (PyDict_Update(items, node) < 0) {
+                return -1;
+            }
+            pos = 0;
+            while (PyDict_Next(node, &pos, &key, &value)) {
+                if (!PyUnicode_CheckExact(value) && ev_set(items, key, ev_value(value)) < 0) {
+                    return -1;
+                }
+            }
+            return 1;
+        }
+    }
+    PyObject *unnamed = PyList_New(0), *texts = NULL;
+    if (unnamed == NULL) {
+        return -1;
+    }
+    int rc = 1;
+    if (!PyDict_CheckExact(node)) {
+        rc = ev_data_items(node, items, unnamed) < 0 ? -1 : 1;
+    }
+    else {
+        pos = 0;
+        while (rc > 0 && PyDict_Next(node, &pos, &key, &value)) {
+            if (PyUnicode_Compare(key, es_data) == 0 || PyUnicode_Compare(key, es_text) == 0) {
+                if (value != Py_None && ev_data_items(value, items, unnamed) < 0) {
+                    rc = -1;
+                }
+            }
+            else if (PyUnicode_Compare(key, es_attributes) != 0 && PyUnicode_Compare(key, es_xmlns_bare) != 0 &&
+                     (PyUnicode_GET_LENGTH(key) == 0 || PyUnicode_READ_CHAR(key, 0) != '@')) {
+                rc = ev_set(items, key, ev_value(value)) < 0 ? -1 : 1;
+            }
+        }
+    }
+    Py_ssize_t count = PyList_GET_SIZE(unnamed);
+    if (rc > 0 && count > EVTX_MAX_FIELDS) {
+        rc = 0;
+    }
+    if (rc > 0 && count > 0) {
+        texts = PyList_New(count);
+        for (Py_ssize_t i = 0; texts != NULL && i < count; i++) {
+            PyObject *text = ev_scalar(PyList_GET_ITEM(unnamed, i));
+            if (text == NULL) {
+                rc = PyErr_Occurred() ? -1 : 0;
+                break;
+            }
+            PyList_SET_ITEM(texts, i, text);
+        }
+        rc = texts == NULL ? -1 : rc;
+        for (Py_ssize_t i = 0; rc > 0 && i < count; i++) {
+            PyObject *name = ev_param(i + 1);
+            if (name == NULL || PyDict_SetItem(items, name, PyList_GET_ITEM(texts, i)) < 0) {
+                rc = -1;
+            }
+            Py_XDECREF(name);
+        }
+        if (rc > 0 && PyDict_SetItem(items, es_data, texts) < 0) {
+            rc = -1;
+        }
+    }
+    Py_XDECREF(texts);
+    Py_DECREF(unnamed);
+    return rc;
+}
+
+/* ``count`` ASCII digits at chars[at] as a number, or -1. */
+static inline int
+ev_digits(const Py_UCS1 *chars, Py_ssize_t at, Py_ssize_t count)
+{
+    int n = 0;
+    for (Py_ssize_t i = at; i < at + count; i++) {
+        if (chars[i] < '0' || chars[i] > '9') {
+            return -1;
+        }
+        n = n * 10 + (chars[i] - '0');
+    }
+    return n;
+}
+
+/* The package's SystemTime, "YYYY-MM-DDTHH:MM:SS.ffffffZ" or "YYYY-MM-DDTHH:MM:SSZ", as an aware UTC
+ * datetime: what evtx._timestamp (datetime.fromisoformat) gives for these two forms. A new reference;
+ * NULL without an exception for any other text or an invalid date (evtx._timestamp decides then). */
+static PyObject *
+ev_time(PyObject *text)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    if ((len != 27 && len != 20) || !PyUnicode_IS_ASCII(text)) {
+        return NULL;
+    }
+    const Py_UCS1 *c = PyUnicode_1BYTE_DATA(text);
+    if (c[4] != '-' || c[7] != '-' || c[10] != 'T' || c[13] != ':' || c[16] != ':' || c[len - 1] != 'Z' ||
+        (len == 27 && c[19] != '.')) {
+        return NULL;
+    }
+    int year = ev_digits(c, 0, 4), month = ev_digits(c, 5, 2), day = ev_digits(c, 8, 2);
+    int hour = ev_digits(c, 11, 2), minute = ev_digits(c, 14, 2), second = ev_digits(c, 17, 2);
+    int micro = len == 27 ? ev_digits(c, 20, 6) : 0;
+    if (year < 1 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || second < 0 || micro < 0) {
+        return NULL;
+    }
+    PyObject *when = PyDateTimeAPI->DateTime_FromDateAndTime(year, month, day, hour, minute, second, micro,
+                                                            PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+    if (when == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) { /* day 31 of April...: Python's error */
+        PyErr_Clear();
+    }
+    return when;
+}
+
+/* evtx_fields(system, event, doc): what evtx.parse builds with _system, _event_data and the prefixing,
+ * as (fields, items, time): time is the SystemTime (or the document's timestamp) as an aware datetime
+ * when it has the package's own format, else the raw value for evtx._timestamp. None when the record
+ * is not a case handled here (no integer EventID, too many data items, a key that is not a str, an
+ * unnamed value that is an object or list): the Python code then runs and gives the result or the
+ * ParseError. */
+static PyObject *
+evtx_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyDict_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_fields(system, event, doc) needs three dicts");
+        return NULL;
+    }
+    if (ev_prefix == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "evtx_configure() was not called");
+        return NULL;
+    }
+    PyObject *system = args[0], *event = args[1], *doc = args[2];
+    PyObject *items = NULL, *systime = NULL, *number = NULL, *result = NULL;
+    PyObject *event_id = NULL; /* borrowed from system, which the caller holds */
+    PyObject *fields = NEW_DICT(EVTX_FIELDS_SIZE);
+    if (fields == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *node;
+    while (PyDict_Next(system, &pos, &key, &node)) {
+        PyObject *plan = ev_plan_of(key); /* (names, text, number, kind) */
+        if (plan == NULL) {
+            continue; /* an element _system does nothing with */
+        }
+        PyObject *names = PyTuple_GET_ITEM(plan, 0), *text = PyTuple_GET_ITEM(plan, 1);
+        PyObject *numeric = PyTuple_GET_ITEM(plan, 2);
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(plan, 3));
+        PyObject *value = node;
+        if (PyDict_CheckExact(node)) {
+            PyObject *attrs = PyDict_GetItemWithError(node, es_attributes);
+            if (attrs == NULL && PyErr_Occurred()) {
+                goto error;
+            }
+            if (attrs != NULL && PyDict_CheckExact(attrs)) {
+                if (names != Py_None) {
+                    if (ev_system_attrs(names, attrs, fields) < 0) {
+                        goto error;
+                    }
+                }
+                else if (kind == PLAN_TIME_CREATED) {
+                    PyObject *found = PyDict_GetItemWithError(attrs, es_system_time);
+                    if (found == NULL && PyErr_Occurred()) {
+                        goto error;
+                    }
+                    Py_XINCREF(found);
+                    Py_XSETREF(systime, found);
+                }
+            }
+            value = PyDict_GetItemWithError(node, es_text);
+            if (value == NULL) {
+                if (PyErr_Occurred()) {
+                    goto error;
+                }
+                value = Py_None;
+            }
+        }
+        if (kind == PLAN_EVENT_ID) {
+            event_id = value;
+        }
+        else if (PyUnicode_CheckExact(value) && text != Py_None) {
+            if (PyUnicode_GET_LENGTH(value) > 0 && PyDict_SetItem(fields, text, value) < 0) {
+                goto error;
+            }
+        }
+        else if ((PyUnicode_CheckExact(value) || PyLong_CheckExact(value)) && numeric != Py_None) {
+            if (ev_number(fields, numeric, value) < 0) {
+                goto error;
+            }
+        }
+    }
+    if (event_id == NULL) {
+        goto fallback;
+    }
+    number = ev_int(event_id);
+    if (number == NULL) {
+        goto error;
+    }
+    if (number == Py_None) {
+        goto fallback;
+    }
+    if (PyDict_SetItem(fields, es_event_id, number) < 0 || ev_set(fields, es_code, ev_int_text(number)) < 0) {
+        goto error;
+    }
+    int has = PyDict_Contains(fields, es_record_id);
+    if (has < 0) {
+        goto error;
+    }
+    if (!has) {
+        PyObject *found = PyDict_GetItemWithError(doc, es_event_record_id);
+        if (found == NULL && PyErr_Occurred()) {
+            goto error;
+        }
+        if (found != NULL) {
+            PyObject *record_id = ev_int(found);
+            if (record_id == NULL) {
+                goto error;
+            }
+            if (record_id == Py_None) {
+                Py_DECREF(record_id);
+            }
+            else if (ev_set(fields, es_record_id, record_id) < 0) {
+                goto error;
+            }
+        }
+    }
+    if (ev_copy(fields, es_provider, es_event_provider) < 0 || ev_copy(fields, es_computer, es_host) < 0) {
+        goto error;
+    }
+    if (systime == NULL || systime == Py_None) {
+        PyObject *found = PyDict_GetItemWithError(doc, s_timestamp);
+        if (found == NULL && PyErr_Occurred()) {
+            goto error;
+        }
+        Py_XSETREF(systime, Py_NewRef(found != NULL ? found : Py_None));
+    }
+    if (PyUnicode_CheckExact(systime)) {
+        PyObject *when = ev_time(systime);
+        if (when == NULL && PyErr_Occurred()) {
+            goto error;
+        }
+        if (when != NULL) {
+            Py_SETREF(systime, when);
+        }
+    }
+    items = PyDict_New();
+    if (items == NULL) {
+        goto error;
+    }
+    node = PyDict_GetItemWithError(event, es_event_data);
+    if (node == NULL && PyErr_Occurred()) {
+        goto error;
+    }
+    if (node != NULL && node != Py_None) {
+        Py_INCREF(node);
+        int done = ev_event_data(node, items);
+        Py_DECREF(node);
+        if (done < 0) {
+            goto error;
+        }
+        if (done == 0) {
+            goto fallback;
+        }
+    }
+    pos = 0;
+    while (PyDict_Next(items, &pos, &key, &node)) { /* the items' field names, in their order */
+        PyObject *name = ev_name(key);
+        if (name == NULL) {
+            goto error;
+        }
+        int rc = PyDict_SetItem(fields, name, node);
+        Py_DECREF(name);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    result = PyTuple_Pack(3, fields, items, systime);
+    goto error; /* the common exit: drop this function's references */
+fallback:
+    result = Py_NewRef(Py_None);
+error:
+    Py_DECREF(fields);
+    Py_XDECREF(items);
+    Py_XDECREF(systime);
+    Py_XDECREF(number);
+    return result;
+}
+
+/* evtx_get(data, name): evtx.values.get, a data item's text or None when absent, not a str or one of
+ * the "no value" placeholders. */
+static PyObject *
+evtx_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_get(data, name) needs a dict and a key");
+        return NULL;
+    }
+    if (ev_none == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "evtx_configure() was not called");
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItemWithError(args[0], args[1]);
+    if (value == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (!PyUnicode_CheckExact(value)) {
+        Py_RETURN_NONE;
+    }
+    if (PyUnicode_GET_LENGTH(value) <= ev_none_length) {
+        int placeholder = PySet_Contains(ev_none, value);
+        if (placeholder != 0) {
+            if (placeholder < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    return Py_NewRef(value);
+}
+
+/* evtx_copy(fields, data, names): evtx.values.copy, fields[name] = get(data, key) for every key, name
+ * of ``names`` whose value get() keeps. */
+static PyObject *
+evtx_copy(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyDict_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_copy(fields, data, names) needs three dicts");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *name;
+    while (PyDict_Next(args[2], &pos, &key, &name)) {
+        PyObject *pair[2] = {args[1], key};
+        PyObject *value = evtx_get(self, pair, 2);
+        if (value == NULL) {
+            return NULL;
+        }
+        int rc = value == Py_None ? 0 : PyDict_SetItem(args[0], name, value);
+        Py_DECREF(value);
+        if (rc < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* Whether ``spec`` is (field, a value of type ``second``). */
+static int
+ev_spec(PyObject *spec, PyTypeObject *second)
+{
+    return PyTuple_CheckExact(spec) && PyTuple_GET_SIZE(spec) == 2 && PyUnicode_CheckExact(PyTuple_GET_ITEM(spec, 0)) &&
+           Py_TYPE(PyTuple_GET_ITEM(spec, 1)) == second;
+}
+
+/* Whether ``entry`` is a plan entry: (None or {attr: (field, is_int)}, None or field,
+ * None or (field, mode), kind), under an ASCII name. */
+static int
+ev_plan_entry(PyObject *key, PyObject *entry)
+{
+    if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key) || !PyTuple_CheckExact(entry) ||
+        PyTuple_GET_SIZE(entry) != 4 || !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 3))) {
+        return 0;
+    }
+    PyObject *names = PyTuple_GET_ITEM(entry, 0), *text = PyTuple_GET_ITEM(entry, 1);
+    PyObject *numeric = PyTuple_GET_ITEM(entry, 2);
+    if (names != Py_None) {
+        if (!PyDict_CheckExact(names)) {
+            return 0;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *attr, *spec;
+        while (PyDict_Next(names, &pos, &attr, &spec)) {
+            if (!ev_spec(spec, &PyBool_Type)) {
+                return 0;
+            }
+        }
+    }
+    return (text == Py_None || PyUnicode_CheckExact(text)) && (numeric == Py_None || ev_spec(numeric, &PyLong_Type));
+}
+
+/* evtx_configure(plan, levels, value, prefix, none): evtx's tables (see ev_plan_of and evtx_fields). */
+static PyObject *
+evtx_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyCallable_Check(args[2]) ||
+        !PyUnicode_CheckExact(args[3]) || !PyFrozenSet_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_configure(plan, levels, value, prefix, none): bad arguments");
+        return NULL;
+    }
+    if (PyDict_GET_SIZE(args[0]) > EVTX_PLAN_MAX) {
+        PyErr_SetString(PyExc_ValueError, "evtx_configure(): too many System elements in the plan");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(args[0], &pos, &key, &value)) {
+        if (!ev_plan_entry(key, value)) {
+            PyErr_SetString(PyExc_TypeError, "evtx_configure(): a plan entry is ASCII name: (names, text, number, kind)");
+            return NULL;
+        }
+    }
+    Py_ssize_t longest = 0;
+    PyObject *members = PyObject_GetIter(args[4]), *member;
+    if (members == NULL) {
+        return NULL;
+    }
+    while ((member = PyIter_Next(members)) != NULL) {
+        int text = PyUnicode_CheckExact(member);
+        if (text && PyUnicode_GET_LENGTH(member) > longest) {
+            longest = PyUnicode_GET_LENGTH(member);
+        }
+        Py_DECREF(member);
+        if (!text) {
+            Py_DECREF(members);
+            PyErr_SetString(PyExc_TypeError, "evtx_configure(): none holds str");
+            return NULL;
+        }
+    }
+    Py_DECREF(members);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *names = PyDict_New();
+    if (names == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < ev_plan_count; i++) {
+        Py_CLEAR(ev_plan_keys[i]);
+        Py_CLEAR(ev_plan_values[i]);
+    }
+    ev_plan_count = 0;
+    pos = 0;
+    while (PyDict_Next(args[0], &pos, &key, &value)) {
+        ev_plan_keys[ev_plan_count] = Py_NewRef(key);
+        ev_plan_values[ev_plan_count++] = Py_NewRef(value);
+    }
+    Py_XSETREF(ev_names, names);
+    Py_XSETREF(ev_levels, Py_NewRef(args[1]));
+    Py_XSETREF(ev_value_fn, Py_NewRef(args[2]));
+    Py_XSETREF(ev_prefix, Py_NewRef(args[3]));
+    Py_XSETREF(ev_none, Py_NewRef(args[4]));
+    ev_none_length = longest;
+    Py_RETURN_NONE;
+}
+
+static int
+ev_init(void)
+{
+    struct {
+        PyObject **slot;
+        const char *text;
+    } strings[] = {
+        {&es_attributes, "#attributes"},
+        {&es_text, "#text"},
+        {&es_xmlns, "@xmlns"},
+        {&es_xmlns_bare, "xmlns"},
+        {&es_name, "Name"},
+        {&es_at_name, "@Name"},
+        {&es_data, "Data"},
+        {&es_system_time, "SystemTime"},
+        {&es_event_id, "winlog.event_id"},
+        {&es_code, "event.code"},
+        {&es_record_id, "winlog.record_id"},
+        {&es_event_record_id, "event_record_id"},
+        {&es_provider, "winlog.provider_name"},
+        {&es_event_provider, "event.provider"},
+        {&es_computer, "winlog.computer_name"},
+        {&es_host, "host.name"},
+        {&es_event_data, "EventData"},
+        {&es_true, "true"},
+        {&es_false, "false"},
+        {&es_empty, ""},
+    };
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        *strings[i].slot = PyUnicode_InternFromString(strings[i].text);
+        if (*strings[i].slot == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* configure(json_text): the function flatten() uses for values it cannot store flat. */
 static PyObject *
 configure(PyObject *self, PyObject *func)
@@ -1102,6 +1947,12 @@ static PyMethodDef methods[] = {
     {"address_scan", (PyCFunction)(void (*)(void))address_scan, METH_FASTCALL,
      "IndicatorDetector.detect's common path in C."},
     {"zeek_fields", (PyCFunction)(void (*)(void))zeek_fields, METH_FASTCALL, "zeek._fields in C."},
+    {"evtx_fields", (PyCFunction)(void (*)(void))evtx_fields, METH_FASTCALL,
+     "evtx._system (but the time parse), _event_data's named values and their prefixing in C."},
+    {"evtx_get", (PyCFunction)(void (*)(void))evtx_get, METH_FASTCALL, "evtx.values.get in C."},
+    {"evtx_copy", (PyCFunction)(void (*)(void))evtx_copy, METH_FASTCALL, "evtx.values.copy in C."},
+    {"evtx_configure", (PyCFunction)(void (*)(void))evtx_configure, METH_FASTCALL,
+     "Set the evtx tables evtx_fields() uses."},
     {"configure", (PyCFunction)configure, METH_O, "Set the json_text fallback of flatten()."},
     {NULL, NULL, 0, NULL},
 };
@@ -1129,6 +1980,13 @@ PyInit__speedups(void)
     port_names[0] = PyUnicode_InternFromString("source.port");
     port_names[1] = PyUnicode_InternFromString("destination.port");
     if (dot == NULL || port_names[0] == NULL || port_names[1] == NULL) {
+        return NULL;
+    }
+    if (ev_init() < 0) {
+        return NULL;
+    }
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) {
         return NULL;
     }
     return PyModule_Create(&module);

@@ -14,6 +14,7 @@ import pytest
 from mimamori.errors import ParseError
 from mimamori.ingest.readers import evtx as reader
 from mimamori.parsers import evtx
+from mimamori.parsers.evtx import values
 
 from .conftest import SHARED_DATA, check_event, check_golden, record
 
@@ -326,3 +327,19 @@ def test_oversized_event_data_is_refused() -> None:
     data = {f"k{i}": "v" for i in range(5000)}
     with pytest.raises(ParseError, match="EventData"):
         evtx.parse(record("evtx", orjson.dumps({"Event": {"System": _system(), "EventData": data}})))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("SHA1=AB,MD5=CD,SHA256=EF,IMPHASH=01", {"hash.sha1": "ab", "hash.md5": "cd", "hash.sha256": "ef",
+                                                 "pe.imphash": "01"}),
+        (" sha1 = AB , md5=, Imphash=X ,other=1,=2,SHA256", {"hash.sha1": "ab", "pe.imphash": "x"}),
+        ("", {}),
+    ],
+)  # fmt: skip
+def test_sysmon_hashes(value: str, expected: dict[str, str]) -> None:
+    for prefix in ("process", "file", "other"):
+        fields: dict[str, Any] = {}
+        values.hashes(fields, prefix, value)
+        assert fields == {f"{prefix}.{name}": digest for name, digest in expected.items()}

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from mimamori.domain.models import Event
 from mimamori.errors import ParseError
-from mimamori.parsers import _fast, _json, _native, _zeek_fields, fortigate, suricata, zeek
+from mimamori.parsers import _fast, _json, _native, _zeek_fields, evtx, fortigate, suricata, zeek
+from mimamori.parsers.evtx import channels, ecs, values
 
 from .conftest import DATA_DIR, record
 
@@ -49,6 +50,13 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (suricata, "_flatten", _json.flatten),
     (suricata, "_rename_into", None),
     (suricata, "_object_fields", None),
+    (evtx, "_fields_c", None),
+    (values, "get", values._get),
+    (values, "copy", values._copy),
+    (ecs, "copy", values._copy),
+    (channels, "copy", values._copy),
+    (ecs, "get", values._get),
+    (channels, "get", values._get),
 ]
 
 
@@ -321,7 +329,12 @@ def golden(fmt: str) -> list[bytes]:
 
 
 def same_event(fmt: str, data: bytes) -> None:
-    parse = {"fortigate": fortigate.parse, "zeek": zeek.parse, "suricata": suricata.parse}[fmt]
+    parse = {
+        "fortigate": fortigate.parse,
+        "zeek": zeek.parse,
+        "suricata": suricata.parse,
+        "evtx": evtx.parse,
+    }[fmt]
     rec = record(fmt, data)
     native = outcome(lambda: as_tuple(parse(rec)))
     with pure():
@@ -329,7 +342,7 @@ def same_event(fmt: str, data: bytes) -> None:
     assert native == expected, data[:200]
 
 
-@pytest.mark.parametrize("fmt", ["fortigate", "zeek", "suricata"])
+@pytest.mark.parametrize("fmt", ["fortigate", "zeek", "suricata", "evtx"])
 def test_parsers_give_the_same_events_on_golden_and_mutated_lines(fmt: str) -> None:
     rng = random.Random(11)
     lines = golden(fmt)

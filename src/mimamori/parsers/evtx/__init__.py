@@ -18,6 +18,7 @@ wrapper element (``winlog.user_data.SubjectUserName``; the wrapper's name in ``w
 ECS conveniences for the common channels are added by ``ecs.enrich``.
 
 ``SystemTime`` is UTC by definition (a FILETIME), so the sensor's time zone is not consulted.
+With the C speedups (``_native``), ``_speedups.evtx_fields`` walks System and EventData in one call.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import orjson
 
 from mimamori.domain.models import Event, Fields, FieldValue, RawRecord, Scalar
 from mimamori.errors import ParseError
-from mimamori.parsers.evtx import ecs
+from mimamori.parsers import _native
+from mimamori.parsers.evtx import ecs, values
 
 __all__ = ["FORMAT", "parse"]
 
@@ -335,6 +337,27 @@ def _clean(fields: Fields) -> Fields:
     return out
 
 
+def _system_plan() -> dict[str, Any]:
+    """What ``_system`` does per System element, for the C walk: its attributes' fields (with whether
+    each is an int), its text's field, its number's field and mode (0 int, 1 level word, 2 text), and
+    its kind (1 TimeCreated, 2 EventID, else 0)."""
+    plan: dict[str, Any] = {}
+    for key in (*_SYSTEM_ATTRS, *_SYSTEM_TEXT, *_SYSTEM_NUMBERS, "TimeCreated", "EventID"):
+        attrs, number = _SYSTEM_ATTRS.get(key), _SYSTEM_NUMBERS.get(key)
+        mode = 0 if number in _INT_FIELDS else 1 if number == "log.level" else 2
+        names = None if attrs is None else {attr: (name, name in _INT_FIELDS) for attr, name in attrs.items()}
+        kind = {"TimeCreated": 1, "EventID": 2}.get(key, 0)
+        plan[key] = (names, _SYSTEM_TEXT.get(key), None if number is None else (number, mode), kind)
+    return plan
+
+
+# With the C speedups (``_native``): ``_system``, ``_event_data`` and the prefixing in one call, or None
+# for a record they leave to the Python code above.
+_fields_c = _native.evtx_fields
+if _native.evtx_configure is not None:
+    _native.evtx_configure(_system_plan(), _LEVELS, _value, _ED, values.NONE)
+
+
 def parse(record: RawRecord) -> Event | None:
     """Parse one EVTX record document; anything that is not one raises ``ParseError``."""
     raw = record.data
@@ -353,11 +376,16 @@ def parse(record: RawRecord) -> Event | None:
     created = system.get("TimeCreated")
     if type(created) is not dict or "#attributes" not in created:
         system = _canonical_system(system)
-    fields: Fields = {}
-    timestamp = _system(system, doc, fields)
-    items = _event_data(event.get("EventData"))
-    if items:
-        fields.update({_ED + key: value for key, value in items.items()})
+    parts = _fields_c(system, event, doc) if _fields_c is not None else None
+    if parts is not None:  # the common case, in C: the same fields, items and time (datetime or text)
+        fields, items, systime = parts
+        timestamp = systime if type(systime) is datetime else _timestamp(systime)
+    else:
+        fields = {}
+        timestamp = _system(system, doc, fields)
+        items = _event_data(event.get("EventData"))
+        if items:
+            fields.update({_ED + key: value for key, value in items.items()})
     if "UserData" in event:
         _user_data(event["UserData"], fields)
     if "ProcessingErrorData" in event:
@@ -367,10 +395,4 @@ def parse(record: RawRecord) -> Event | None:
     dataset = ecs.enrich(fields, items)
     if b"\\u0000" in raw:
         fields = _clean(fields)
-    return Event(
-        timestamp=timestamp,
-        tenant_id=record.tenant_id,
-        sensor_id=record.sensor_id,
-        dataset=dataset,
-        fields=fields,
-    )
+    return Event(timestamp, record.tenant_id, dataset, fields, record.sensor_id)

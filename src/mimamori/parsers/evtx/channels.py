@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 
 from mimamori.domain.models import Fields
-from mimamori.parsers.evtx.values import Data, account, category, cleared_by, executable, file, get, number
+from mimamori.parsers.evtx.values import (
+    Data,
+    account,
+    category,
+    cleared_by,
+    copy,
+    executable,
+    file,
+    get,
+    number,
+)  # fmt: skip
 
 __all__ = ["defender", "powershell", "system"]
 
@@ -14,11 +24,11 @@ _POWERSHELL = {
     400: ("process", "start", "engine-started"), 403: ("process", "end", "engine-stopped"),
     600: ("process", "info", "provider-started"), 800: ("process", "info", "pipeline-executed"),
 }  # fmt: skip
-_PS_SCRIPT_BLOCK = (
-    ("ScriptBlockText", "powershell.file.script_block_text"),
-    ("ScriptBlockId", "powershell.file.script_block_id"),
-    ("Path", "file.path"),
-)
+_PS_SCRIPT_BLOCK = {
+    "ScriptBlockText": "powershell.file.script_block_text",
+    "ScriptBlockId": "powershell.file.script_block_id",
+    "Path": "file.path",
+}
 _PS_CONTEXT = {
     "Host Application": "process.command_line", "HostApplication": "process.command_line",
     "Command Name": "powershell.command.name", "CommandName": "powershell.command.name",
@@ -51,6 +61,7 @@ _DEFENDER = {
     5010: ("configuration", "change", "antispyware-disabled"),
     5012: ("configuration", "change", "antivirus-disabled"),
 }  # fmt: skip
+_SERVICE = {"ServiceName": "service.name", "ServiceType": "service.type"}
 _SYSTEM = {
     7045: ("configuration", "creation", "service-installed"),
     7040: ("configuration", "change", "service-start-type-changed"),
@@ -62,10 +73,7 @@ _SYSTEM = {
 def powershell(fields: Fields, data: Data, event_id: int) -> None:
     category(fields, _POWERSHELL.get(event_id))
     if event_id == 4104:
-        for key, name in _PS_SCRIPT_BLOCK:
-            value = get(data, key)
-            if value is not None:
-                fields[name] = value
+        copy(fields, data, _PS_SCRIPT_BLOCK)
         for key, name in (("MessageNumber", "powershell.sequence"), ("MessageTotal", "powershell.total")):
             count = number(get(data, key))
             if count is not None:
@@ -110,10 +118,7 @@ def defender(fields: Fields, data: Data, event_id: int) -> None:
 def system(fields: Fields, data: Data, event_id: int) -> None:
     category(fields, _SYSTEM.get(event_id))
     if event_id == 7045:
-        for key, name in (("ServiceName", "service.name"), ("ServiceType", "service.type")):
-            value = get(data, key)
-            if value is not None:
-                fields[name] = value
+        copy(fields, data, _SERVICE)
         file(fields, get(data, "ImagePath"))
         account_name = get(data, "AccountName")
         if account_name is not None:

@@ -24,6 +24,7 @@ from mimamori.parsers.evtx.values import (
     account,
     category,
     cleared_by,
+    copy,
     executable,
     file,
     get,
@@ -71,6 +72,11 @@ _SECURITY = {
     4771: ("authentication", "start", "kerberos-preauth-failed"),
     4776: ("authentication", "start", "credential-validated"),
     1102: ("iam", "change", "audit-log-cleared"),
+}  # fmt: skip
+# Copied as they are; Workstation after WorkstationName, so that it wins when both are set.
+_SECURITY_STR = {
+    "CommandLine": "process.command_line", "ServiceName": "service.name", "WorkstationName": "source.domain",
+    "Workstation": "source.domain", "TargetLogonId": "winlog.logon.id",
 }  # fmt: skip
 _LOGON_USER_IS_TARGET = frozenset((4624, 4625, 4634, 4647, 4768, 4769, 4770, 4771, 4776, 4778, 4779))
 _GROUP_EVENTS = frozenset((4727, 4728, 4729, 4731, 4732, 4733, 4754, 4756, 4757))
@@ -138,12 +144,7 @@ def _security(fields: Fields, data: Data, event_id: int) -> None:
         pid = number(get(data, "ProcessId")) if "process.executable" in fields else None
     if pid is not None:
         fields["process.pid"] = pid
-    for key, name in (("CommandLine", "process.command_line"), ("ServiceName", "service.name"),
-                      ("WorkstationName", "source.domain"), ("Workstation", "source.domain"),
-                      ("TargetLogonId", "winlog.logon.id")):  # fmt: skip
-        value = get(data, key)
-        if value is not None:
-            fields[name] = value
+    copy(fields, data, _SECURITY_STR)
     file(fields, get(data, "ServiceFileName"))
     source = ip(get(data, "IpAddress"))
     if source is not None:
@@ -167,12 +168,10 @@ def _security(fields: Fields, data: Data, event_id: int) -> None:
 
 def _sysmon(fields: Fields, data: Data, event_id: int) -> None:
     category(fields, _SYSMON.get(event_id))
-    for key, name in _SYSMON_STR.items():
-        value = get(data, key)
-        if value is not None:
-            fields[name] = value
+    copy(fields, data, _SYSMON_STR)
     for key, name in _SYSMON_INT.items():
-        count = number(get(data, key))
+        value = get(data, key)
+        count = number(value) if value is not None else None
         if count is not None and (count <= 65535 or not name.endswith("port")):
             fields[name] = count
     executable(fields, "process", get(data, "Image") or get(data, "SourceImage"))
@@ -245,16 +244,21 @@ def _dataset(channel: str | None, provider: str | None) -> str:
     return f"windows.{name}" if name else "windows"
 
 
+_KNOWN: dict[tuple[str | None, str | None], str] = {}  # (channel, provider) -> dataset, bounded
+_KNOWN_MAX, _KNOWN_LENGTH = 1024, 256  # entries; characters of channel + provider in one
+_CONSTANT = {"observer.vendor": "Microsoft", "observer.product": "Windows", "event.kind": "event"}
+
+
 def enrich(fields: Fields, data: Data) -> str:
     """Add the ECS fields for the record's channel and event id; return its dataset."""
     channel, provider = fields.get("winlog.channel"), fields.get("winlog.provider_name")
-    dataset = _dataset(
-        channel if type(channel) is str else None,
-        provider if type(provider) is str else None,
-    )
-    fields["observer.vendor"] = "Microsoft"
-    fields["observer.product"] = "Windows"
-    fields["event.kind"] = "event"
+    key = (channel if type(channel) is str else None, provider if type(provider) is str else None)
+    dataset = _KNOWN.get(key)
+    if dataset is None:
+        dataset = _dataset(*key)
+        if len(_KNOWN) < _KNOWN_MAX and len(key[0] or "") + len(key[1] or "") <= _KNOWN_LENGTH:
+            _KNOWN[key] = dataset
+    fields.update(_CONSTANT)
     handler = _HANDLERS.get(dataset)
     event_id = fields["winlog.event_id"]
     if handler is not None and type(event_id) is int:

@@ -7,27 +7,42 @@ the Event's flat ``Fields``; none raises on odd input (it returns None or writes
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from mimamori.domain.models import Fields, FieldValue
+from mimamori.parsers import _native
 from mimamori.parsers._fast import BoundedCache
 
 __all__ = [
-    "Data", "account", "category", "cleared_by", "executable", "file", "get", "hashes", "ip", "keywords",
-    "number", "user",
+    "NONE", "Data", "account", "category", "cleared_by", "copy", "executable", "file", "get", "hashes",
+    "ip", "keywords", "number", "user",
 ]  # fmt: skip
 
 Data = dict[str, FieldValue]  # the record's EventData items by their original names
 
 _UD = "winlog.user_data."
-_NONE = frozenset(("", "-", "Unknown", "N/A"))  # what Windows writes for "no value"
+NONE: frozenset[str] = frozenset(("", "-", "Unknown", "N/A"))  # what Windows writes for "no value"
 _HASHES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "IMPHASH": "imphash"}
 _IPS: BoundedCache[str, str] = BoundedCache(4096)  # address text as logged -> canonical text or ""
 
 
-def get(data: Data, name: str) -> str | None:
+def _get(data: Data, name: str) -> str | None:
     """A data item's text, or None when absent or a Windows "no value" placeholder."""
     value = data.get(name)
-    return value if type(value) is str and value not in _NONE else None
+    return value if type(value) is str and value not in NONE else None
+
+
+def _copy(fields: Fields, data: Data, names: dict[str, str]) -> None:
+    """``fields[name] = get(data, key)`` for every ``key: name`` of ``names`` whose value ``get`` keeps."""
+    for key, name in names.items():
+        value = get(data, key)
+        if value is not None:
+            fields[name] = value
+
+
+# The C versions when the speedups are built (``_native``; ``parsers.evtx`` configures them with NONE).
+get: Callable[[Data, str], str | None] = _native.evtx_get or _get
+copy: Callable[[Fields, Data, dict[str, str]], None] = _native.evtx_copy or _copy
 
 
 def number(value: str | None) -> int | None:
@@ -108,15 +123,25 @@ def account(fields: Fields, prefix: str, value: str | None) -> None:
         user(fields, prefix, name, domain or None, None)
 
 
+def _hash_fields(prefix: str) -> dict[str, str]:
+    return {
+        algorithm: f"{prefix}.pe.imphash" if name == "imphash" else f"{prefix}.hash.{name}"
+        for algorithm, name in _HASHES.items()
+    }
+
+
+_HASH_FIELDS = {prefix: _hash_fields(prefix) for prefix in ("process", "file")}
+
+
 def hashes(fields: Fields, prefix: str, value: str | None) -> None:
     """Sysmon ``SHA1=..,MD5=..,SHA256=..,IMPHASH=..`` into ``<prefix>.hash.*`` (lower-case hex)."""
     if not value:
         return
+    targets = _HASH_FIELDS.get(prefix) or _hash_fields(prefix)
     for part in value.split(","):
         algorithm, _, digest = part.partition("=")
-        name = _HASHES.get(algorithm.strip().upper())
-        if name is not None and digest:
-            target = f"{prefix}.pe.imphash" if name == "imphash" else f"{prefix}.hash.{name}"
+        target = targets.get(algorithm) or targets.get(algorithm.strip().upper())
+        if target is not None and digest:
             fields[target] = digest.strip().lower()
 
 
