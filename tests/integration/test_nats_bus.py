@@ -237,3 +237,31 @@ def test_deleted_stream_is_recreated_by_a_waiting_publisher(config: NatsBusConfi
         await bus.close()
 
     run(scenario())
+
+
+def test_a_slow_worker_keeps_its_batches_past_ack_wait(config: NatsBusConfig) -> None:
+    """Fetched batches wait in the worker's buffer or are being processed for longer than ack_wait (3 s
+    here): their deadline is renewed, so NATS does not deliver them a second time behind the worker's back."""
+
+    async def scenario() -> None:
+        publisher, worker = NatsBus(config), NatsBus(config)
+        await publisher.start()
+        await worker.start()
+        for b in range(6):
+            await publisher.publish(records(b, "slow-tenant"))
+        got: list[NatsDelivery] = []
+        async for delivery in worker.deliveries():
+            got.append(delivery)
+            if len(got) == 1:
+                await asyncio.sleep(2.5 * config.ack_wait)  # a slow first batch; the others wait buffered
+            await delivery.ack()
+            if len(got) == 6:
+                break
+        await asyncio.sleep(1.5 * config.ack_wait)  # a redelivery would arrive now
+        assert worker.stats.redelivered == 0
+        assert worker.stats.delivered == 6
+        assert not any(d.redelivered for d in got)
+        await worker.close()
+        await publisher.close()
+
+    run(scenario(), timeout=60)

@@ -35,12 +35,18 @@ _NATS_ERRORS = (nats.errors.Error, OSError)
 class NatsDelivery:
     """One NATS message (a batch of records) of one partition."""
 
-    __slots__ = ("_acked", "_counts", "_msg", "_records", "_redelivered", "partition")
+    __slots__ = ("_acked", "_counts", "_msg", "_outstanding", "_records", "_redelivered", "partition")
 
     def __init__(
-        self, msg: Msg, records: Sequence[RawRecord], partition: int, counts: dict[str, int]
+        self,
+        msg: Msg,
+        records: Sequence[RawRecord],
+        partition: int,
+        counts: dict[str, int],
+        outstanding: dict[int, tuple[Msg, int]] | None = None,
     ) -> None:
         self._msg, self._records, self.partition, self._counts = msg, records, partition, counts
+        self._outstanding = outstanding if outstanding is not None else {}
         self._redelivered = msg.metadata.num_delivered > 1
         self._acked = False
 
@@ -57,6 +63,7 @@ class NatsDelivery:
         if self._acked:
             return
         self._acked = True
+        self._outstanding.pop(id(self._msg), None)
         try:
             await self._msg.ack()
             self._counts["acked"] += 1
@@ -68,6 +75,7 @@ class NatsDelivery:
         """Hand the message back for immediate redelivery (to whoever owns the partition)."""
         if not self._acked:
             self._acked = True
+            self._outstanding.pop(id(self._msg), None)
             with contextlib.suppress(*_NATS_ERRORS):
                 await self._msg.nak()
 
@@ -86,6 +94,11 @@ class PartitionFetcher:
         self._queue: asyncio.Queue[NatsDelivery | None] = asyncio.Queue(config.buffer)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._pending: dict[int, int] = {}  # per partition: messages left in the stream after the last fetch
+        # Fetched and not yet acknowledged (buffered or being processed) -> partition. Their ack_wait is
+        # renewed (``in_progress``) every ack_wait / 3, so a slow worker's backlog is never redelivered
+        # behind its back; a partition that is given up stops renewing its messages.
+        self._outstanding: dict[int, tuple[Msg, int]] = {}  # by id(): Msg is not hashable
+        self._keeper: asyncio.Task[None] | None = None
         self._closed = False
 
     def start(self, partitions: Iterable[int]) -> None:
@@ -93,6 +106,8 @@ class PartitionFetcher:
         for p in partitions:
             if p not in self._tasks:
                 self._tasks[p] = asyncio.create_task(self._fetch_loop(p), name=f"nats-fetch-{p}")
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_alive(), name="nats-in-progress")
 
     async def stop(self, partitions: Iterable[int]) -> None:
         """Stop fetching; nak the buffered messages of these partitions. Returns once fetching stopped."""
@@ -105,6 +120,9 @@ class PartitionFetcher:
                 await task
         for p in wanted:
             self._pending.pop(p, None)
+        for key, (_msg, p) in list(self._outstanding.items()):
+            if p in wanted:  # the next owner gets what this worker has not acknowledged
+                self._outstanding.pop(key, None)
         kept: list[NatsDelivery | None] = []
         dropped: list[NatsDelivery] = []
         while not self._queue.empty():
@@ -132,6 +150,10 @@ class PartitionFetcher:
     async def close(self) -> None:
         await self.stop(list(self._tasks))
         self._closed = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)  # wakes a waiting get(); a full queue means nobody waits
 
@@ -139,6 +161,16 @@ class PartitionFetcher:
         return self._queue.qsize() + sum(self._pending.values())
 
     # -- internals --------------------------------------------------------------------------------------
+    async def _keep_alive(self) -> None:
+        """Renew the ack deadline of every outstanding message (``+WPI``) every ack_wait / 3."""
+        interval = max(0.5, self._c.ack_wait / 3)
+        while True:
+            await asyncio.sleep(interval)
+            for key, (msg, _p) in list(self._outstanding.items()):
+                if key in self._outstanding:
+                    with contextlib.suppress(*_NATS_ERRORS):
+                        await msg.in_progress()
+
     async def _bind(self, p: int) -> JetStreamContext.PullSubscription:
         c = self._c
         config = ConsumerConfig(
@@ -184,6 +216,8 @@ class PartitionFetcher:
                     backoff = min(backoff * 2, self._c.retry_max)
                     continue
                 backoff = self._c.retry_initial
+                for msg in msgs:
+                    self._outstanding[id(msg)] = (msg, p)
                 await self._buffer(p, msgs)
         finally:
             if sub is not None:
@@ -197,15 +231,17 @@ class PartitionFetcher:
             except ValueError as exc:
                 self._counts["corrupt"] += 1
                 log.error("partition %d: unreadable message terminated: %s", p, exc)
+                self._outstanding.pop(id(msg), None)
                 with contextlib.suppress(*_NATS_ERRORS):
                     await msg.term()
                 continue
-            delivery = NatsDelivery(msg, records, p, self._counts)
+            delivery = NatsDelivery(msg, records, p, self._counts, self._outstanding)
             self._pending[p] = msg.metadata.num_pending
             try:
                 await self._queue.put(delivery)
             except asyncio.CancelledError:
                 for rest in msgs[i:]:  # not handed out: give them back at once
+                    self._outstanding.pop(id(rest), None)
                     with contextlib.suppress(*_NATS_ERRORS):
                         await rest.nak()
                 raise
