@@ -9,6 +9,10 @@ Database fixtures, all parametrised over both backends (PostgreSQL tests carry t
 
 Each backend is migrated once per session: SQLite in a temporary file, PostgreSQL in a fresh, uniquely named
 schema (``MIMAMORI_TEST_PG_URL``) that is dropped at the end.
+
+``MIMAMORI_TEST_DATABASE=postgresql`` runs every other test on PostgreSQL too: the operational database a test
+takes from the settings or the environment is then a fresh PostgreSQL database (``tests/support/pg_mode.py``,
+docs/testing-postgres.md). A test that builds its own database calls ``operational_url(tmp_path)``.
 """
 
 from __future__ import annotations
@@ -22,11 +26,27 @@ from typing import NoReturn
 import pytest
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+from tests.support import pg_mode
+from tests.support.pg_mode import MODE_VARIABLE, URL_VARIABLE, selected_mode
 
 from mimamori.storage import Database
 from mimamori.storage.tables import metadata
 
 PG_URL = os.environ.get("MIMAMORI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_DATABASE = selected_mode(os.environ.get(MODE_VARIABLE))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_DATABASE == "postgresql" and not config.pluginmanager.has_plugin("mimamori-postgres-mode"):
+        pg_mode.register(config, PG_URL, require_service)
+
+
+def operational_url(tmp_path: Path, name: str = "m.db", *, fresh: bool = False) -> str:
+    """The operational database of a test that builds its own: a SQLite file in ``tmp_path``, or in
+    PostgreSQL mode the test's (module's) fresh PostgreSQL database, or with ``fresh`` another new one."""
+    if TEST_DATABASE == "postgresql":
+        return pg_mode.session_database_url() if fresh else os.environ[URL_VARIABLE]
+    return f"sqlite:///{tmp_path / name}"
 
 
 def require_service(name: str, reason: str) -> NoReturn:

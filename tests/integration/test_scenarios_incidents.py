@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.conftest import operational_url
 
 from mimamori.detection import DETECTORS, DetectorContext, build_engine
 from mimamori.detection.behaviours import BEHAVIOURS
@@ -64,7 +65,7 @@ class Outcome:
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
     from mimamori.services import alerts as alert_service
 
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('scen') / 'm.db'}")
+    db = Database(operational_url(tmp_path_factory.mktemp("scen"), fresh=True))
     db.migrate()
     indicators, errors = load(bundled_indicators())
     assert not errors

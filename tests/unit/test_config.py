@@ -24,6 +24,7 @@ def test_environment_and_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MIMAMORI_CONFIG_FILE", str(toml))
     monkeypatch.setenv("MIMAMORI_DATA_DIR", str(tmp_path / "d"))
     monkeypatch.setenv("MIMAMORI_SYSLOG_TCP_PORT", "2514")  # the environment wins over the file
+    monkeypatch.delenv("MIMAMORI_DATABASE_URL", raising=False)  # set in the suite's PostgreSQL mode
     settings = Settings.load()
     assert settings.port == 9000
     assert settings.syslog_tcp_port == 2514

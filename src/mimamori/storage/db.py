@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from mimamori.storage import nul
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another process's write lock before failing
 PG_CONNECT_TIMEOUT_S = 10  # seconds to establish a PostgreSQL connection before giving up
@@ -125,7 +127,17 @@ def _create_engine(url: URL, *, echo: bool) -> Engine:
     if url.get_backend_name() == "postgresql":
         # A dead server must fail a health check in seconds, not hang a worker; the URL may override it.
         connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
-        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_engine(
+            url, echo=echo, pool_pre_ping=True, connect_args=connect_args, json_serializer=nul.json_dumps
+        )
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _no_nul(
+            _conn: Connection, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+        ) -> tuple[str, Any]:
+            return statement, nul.parameters_without_nul(parameters)  # PostgreSQL text cannot hold U+0000
+
+        return engine
     return create_engine(url, echo=echo)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import operational_url
 
 from mimamori.detection import DetectorContext, build_engine
 from mimamori.detection.indicators import Indicator, IndicatorSet
@@ -16,7 +17,7 @@ C2 = "203.0.113.66"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    database = Database(operational_url(tmp_path))
     database.migrate()
     return database
 

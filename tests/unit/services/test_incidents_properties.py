@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import operational_url
 
 from mimamori.domain import Finding, Severity
 from mimamori.domain.fingerprint import fingerprint
@@ -34,7 +35,7 @@ finding_args = st.tuples(
 def test_findings_to_alerts_to_incidents(
     tmp_path: Path, args: list[tuple[int, int, str, int, Severity, str]], batch: int, data: st.DataObject
 ) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db = Database(operational_url(tmp_path, "p.db"))
     db.migrate()
     tenant_ids = [tenants.add_tenant(db, f"T{i}").id for i in range(2)]
     findings = [

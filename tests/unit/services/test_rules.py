@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from tests.conftest import operational_url
 
 from mimamori.config import Settings
 from mimamori.detection.sigma.detector import SigmaDetector
@@ -170,7 +171,7 @@ def test_download_size_limit(settings: Settings, server: str) -> None:
 
 
 def test_tenant_settings_round_trip_and_policy(settings: Settings, tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database(operational_url(tmp_path))
     db.migrate()
     a = add_tenant(db, "A")
     b = add_tenant(db, "B")
@@ -198,7 +199,7 @@ def test_tenant_settings_round_trip_and_policy(settings: Settings, tmp_path: Pat
 
 
 def test_refresh_swaps_ruleset_and_policy(settings: Settings, tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database(operational_url(tmp_path))
     db.migrate()
     content = rules.load_content(settings)
     detector = SigmaDetector(content)

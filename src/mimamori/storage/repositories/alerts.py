@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, RowMapping, Select, case, func, or_, select, update
 
 from mimamori.domain.models import Alert, AlertStatus, Finding, Severity
+from mimamori.storage.bounded import fit
 from mimamori.storage.dialect import greatest, insert_for, least
 from mimamori.storage.scoping import found, scoped, scoped_any
 from mimamori.storage.tables import alerts, new_id
@@ -86,8 +87,8 @@ class AlertRepository:
                 group.add(finding)
         if not groups:
             return []
-        rows = [
-            _row(tenant_id, fingerprint, groups[(tenant_id, fingerprint)])
+        rows = [  # cut to the column lengths: a host name from a log may be of any length
+            fit(alerts, _row(tenant_id, fingerprint, groups[(tenant_id, fingerprint)]))
             for tenant_id, fingerprint in sorted(groups)
         ]
         insert = insert_for(self._connection, alerts)

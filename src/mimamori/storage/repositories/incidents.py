@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, case, delete, func, insert, or_, select, update
 
+from mimamori.storage.bounded import fit
 from mimamori.storage.scoping import found, scoped, scoped_any
 from mimamori.storage.tables import incident_log, incidents, new_id, suppression_rules, utcnow
 
@@ -87,7 +88,7 @@ class IncidentRepository:
         self._connection = connection
 
     def create(self, tenant_id: str, values: Mapping[str, Any]) -> IncidentRow:
-        row = {**values, "id": new_id(), "tenant_id": tenant_id, "updated_at": utcnow()}
+        row = fit(incidents, {**values, "id": new_id(), "tenant_id": tenant_id, "updated_at": utcnow()})
         statement = insert(incidents).values(**row).returning(*incidents.c)
         return _incident(self._connection.execute(statement).one()._mapping)
 
@@ -100,7 +101,7 @@ class IncidentRepository:
         statement = (
             update(incidents)
             .where(scoped(incidents, tenant_id), incidents.c.id == incident_id)
-            .values(**values, updated_at=utcnow())
+            .values(**fit(incidents, values), updated_at=utcnow())
             .returning(*incidents.c)
         )
         return _incident(found(self._connection.execute(statement).first(), "incident", incident_id))
