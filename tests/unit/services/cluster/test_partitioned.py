@@ -18,13 +18,14 @@ def _in(tenant: str, events: list[Event]) -> list[Event]:
 def _detector() -> PartitionedBehaviours:
     engine = DetectionEngine([BehaviourDetector.build(BehaviourPolicy())])
     partitioned = PartitionedBehaviours.replace_in(engine, lambda tenant: 0 if tenant == "t1" else 1)
-    assert partitioned is not None and engine.detectors == [partitioned]
+    assert partitioned is not None
+    assert engine.detectors == [partitioned]
     return partitioned
 
 
 def burst() -> tuple[list[Event], list[Event]]:
     failures = [windows(i * 5.0, "4625", user=f"user{i % 3}") for i in range(30)]
-    return failures[:15], failures[15:] + [windows(200.0, "4624")]
+    return failures[:15], [*failures[15:], windows(200.0, "4624")]
 
 
 def test_state_moves_with_the_partition_and_the_attack_is_still_seen() -> None:
@@ -58,6 +59,7 @@ def test_partitions_keep_separate_state() -> None:
 
 def test_unreadable_saved_state_starts_fresh() -> None:
     assert decode_state(b"not gzip") is None
+    assert decode_state(encode_state({"huge": 2**70})) == {"huge": 2**70}  # beyond 64 bits: stdlib JSON
     assert decode_state(encode_state({"version": 1})) == {"version": 1}
     detector = _detector()
     assert detector.assign(3, decode_state(b"\x1f\x8b garbage")) == 0
