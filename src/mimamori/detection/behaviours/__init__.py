@@ -3,14 +3,21 @@
 ``BEHAVIOURS`` is the one table of behaviour modules (name → factory taking the ``BehaviourPolicy``);
 ``BehaviourDetector`` is the single entry of ``detection.DETECTORS`` that runs them all over a batch,
 keeps each one's failures to itself, and snapshots/restores their state as one JSON-able document.
+
+Every behaviour here also reads a shared per-event ``View`` (``_view``): the runner makes one view per
+event — addresses and whether they are local, the port, the device, the epoch seconds — and passes it to
+the behaviours whose ``route`` (asked once per dataset) takes the event, instead of eleven separate
+``accepts``/``observe`` passes over the batch. Findings come out in the same order as those passes'
+(behaviour by behaviour); a behaviour with only ``accepts``/``observe`` still runs the plain way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeGuard
 
+from mimamori.detection.behaviours._view import View, ViewBehaviour
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
 from mimamori.detection.behaviours.beacon import BeaconBehaviour
 from mimamori.detection.behaviours.brute_force import BruteForceBehaviour
@@ -46,6 +53,17 @@ BEHAVIOURS: dict[str, BehaviourFactory] = {
 SNAPSHOT_VERSION = 1
 
 
+def _reads_views(behaviour: object) -> TypeGuard[ViewBehaviour]:
+    """Whether ``behaviour`` reads the shared ``View`` (``route`` and ``see``), not only ``observe``."""
+    return hasattr(behaviour, "see") and hasattr(behaviour, "route")
+
+
+MAX_ROUTES = 1024  # datasets whose routes are cached (a handful in practice)
+# One view-reading behaviour on one dataset's route: its index, the field an event must have and the test
+# its view must pass (None: no such condition), and its ``see``.
+_Entry = tuple[int, str | None, Callable[[View], bool] | None, Callable[[View], Iterable[Finding]]]
+
+
 class BehaviourDetector:
     """Runs every behaviour; a failing behaviour is logged and counted and the others go on."""
 
@@ -56,6 +74,8 @@ class BehaviourDetector:
         self.policy = policy or BehaviourPolicy()
         self.errors: dict[str, int] = {}
         self._pending: BehaviourPolicy | None = None
+        self._routes: dict[str, tuple[_Entry, ...]] = {}  # dataset → view-reading behaviours taking it
+        self._routed: tuple[int, ...] = ()  # the behaviours (ids) the routes were made for
 
     @classmethod
     def build(cls, policy: BehaviourPolicy, enabled: set[str] | None = None) -> BehaviourDetector:
@@ -74,17 +94,86 @@ class BehaviourDetector:
             self.behaviours = BehaviourDetector.build(pending, {b.name for b in self.behaviours}).behaviours
             self.policy = pending
             self.restore(state)
-        for behaviour in self.behaviours:
-            accepts, observe = behaviour.accepts, behaviour.observe
-            found: list[Finding] = []
+        current = tuple(map(id, self.behaviours))
+        if current != self._routed:  # new behaviour objects (a policy change): their routes anew
+            self._routes.clear()
+            self._routed = current
+        found: list[list[Finding]] = [[] for _ in self.behaviours]
+        if any(map(_reads_views, self.behaviours)):
+            self._run_views(events, found)
+        for index, behaviour in enumerate(self.behaviours):
+            if not _reads_views(behaviour):
+                self._run_events(behaviour, events, found[index])
+        for findings in found:  # in the behaviours' order, as if each had run over the batch in turn
+            yield from findings
+
+    def _run_views(self, events: Sequence[Event], found: list[list[Finding]]) -> None:
+        """The behaviours that read ``View``s, event by event: one view per event, shared; each behaviour
+        sees the events its ``route`` takes, in order. A behaviour that raises is counted and skips the
+        rest of the batch, as in ``_run_events``; the findings it made before are kept."""
+        routes = self._routes
+        if len(routes) > MAX_ROUTES:  # datasets come from parsers, but an odd source could vary them
+            routes.clear()
+        failed: set[int] = set()
+        entries: dict[str, tuple[_Entry, ...]] = {}  # this batch's routes, without failed behaviours
+        for event in events:
+            dataset = event.dataset
+            entry = entries.get(dataset)
+            if entry is None:
+                entry = routes.get(dataset)
+                if entry is None:
+                    entry = routes[dataset] = self._route(dataset)
+                if failed:
+                    entry = tuple(e for e in entry if e[0] not in failed)
+                entries[dataset] = entry
+            if not entry:
+                continue
             try:
-                for event in events:
-                    if accepts(event):
-                        found.extend(observe(event))
-            except Exception:  # one behaviour's bug must not blind the others
-                self.errors[behaviour.name] = self.errors.get(behaviour.name, 0) + 1
-                log.exception("behaviour %s failed on a batch of %d events", behaviour.name, len(events))
-            yield from found
+                view = View(event)
+            except Exception:  # not with parsed events (aware timestamps); never stop the batch for one
+                self.errors["view"] = self.errors.get("view", 0) + 1
+                log.exception("behaviours could not read an event of dataset %r", dataset[:64])
+                continue
+            fields = event.fields
+            for index, needed, wants, see in entry:
+                if needed is not None and needed not in fields:
+                    continue
+                try:
+                    if wants is None or wants(view):
+                        out = see(view)
+                        if out:
+                            found[index].extend(out)
+                except Exception:  # one behaviour's bug must not blind the others
+                    name = self.behaviours[index].name
+                    self.errors[name] = self.errors.get(name, 0) + 1
+                    log.exception("behaviour %s failed on a batch of %d events", name, len(events))
+                    failed.add(index)
+                    entries.clear()  # rebuilt without it from the next event on
+
+    def _route(self, dataset: str) -> tuple[_Entry, ...]:
+        """``(index, field, test, see)`` of each view-reading behaviour that may take ``dataset``."""
+        entry: list[_Entry] = []
+        for index, behaviour in enumerate(self.behaviours):
+            if _reads_views(behaviour):
+                answer = behaviour.route(dataset)
+                if answer is True:
+                    entry.append((index, None, None, behaviour.see))
+                elif isinstance(answer, str):
+                    entry.append((index, answer, None, behaviour.see))
+                elif answer is not False:
+                    entry.append((index, None, answer, behaviour.see))
+        return tuple(entry)
+
+    def _run_events(self, behaviour: Behaviour, events: Sequence[Event], found: list[Finding]) -> None:
+        """A behaviour of the plain protocol (``accepts``/``observe``) over the batch."""
+        accepts, observe = behaviour.accepts, behaviour.observe
+        try:
+            for event in events:
+                if accepts(event):
+                    found.extend(observe(event))
+        except Exception:  # one behaviour's bug must not blind the others
+            self.errors[behaviour.name] = self.errors.get(behaviour.name, 0) + 1
+            log.exception("behaviour %s failed on a batch of %d events", behaviour.name, len(events))
 
     def snapshot(self) -> dict[str, Any]:
         """Every behaviour's state, keyed by name."""

@@ -38,7 +38,7 @@ CONNECTION_DATASETS = frozenset(
 MAX_ADDRESS_CHARS = 64  # longer "addresses" are junk (an IPv6 text form is at most 45 characters)
 # Every LAN address's text starts with one of these (IPv6 ULA/link-local: fc/fd/fe); a cheap first test
 # before ``is_lan`` so that the Internet's many distinct addresses never reach its parser.
-_LAN_PREFIXES = ("10.", "172.", "192.168.", "169.254.", "f", "F")
+LAN_PREFIXES = ("10.", "172.", "192.168.", "169.254.", "f", "F")
 MAX_TENANTS = 10_000  # tenants whose state one detector instance keeps (least recently seen evicted)
 
 
@@ -87,7 +87,7 @@ def place(value: str) -> int:
 
 def lan(value: str) -> bool:
     """``is_lan(value)``, answering most Internet addresses with a prefix test alone."""
-    return value.startswith(_LAN_PREFIXES) and is_lan(value)
+    return value.startswith(LAN_PREFIXES) and is_lan(value)
 
 
 def endpoints(event: Event) -> tuple[str, str, int] | None:
@@ -108,25 +108,33 @@ def is_connection(event: Event) -> bool:
 
 
 class TenantStates(Generic[T]):
-    """Per-tenant state objects created on first use, at most ``MAX_TENANTS`` of them."""
+    """Per-tenant state objects created on first use, at most ``MAX_TENANTS`` of them.
+
+    ``last`` is ``(tenant, state)`` of the latest ``get`` (batches hold runs of one tenant's events): a
+    hot path may test it before calling ``get``."""
 
     def __init__(self, factory: Callable[[str], T], limit: int = MAX_TENANTS) -> None:
         self._factory = factory
         self._map: BoundedMap[str, T] = BoundedMap(limit)
-        self._last: tuple[str, T] | None = None  # batches hold runs of one tenant's events
+        self.last: tuple[str, T] | None = None
 
     def get(self, tenant_id: str) -> T:
-        last = self._last
+        last = self.last
         if last is not None and last[0] == tenant_id:
             return last[1]
-        state = self._map.setdefault(tenant_id, lambda: self._factory(tenant_id))
-        self._last = (tenant_id, state)
+        data = self._map.data
+        state = data.get(tenant_id)
+        if state is None:
+            state = self._map.setdefault(tenant_id, lambda: self._factory(tenant_id))
+        else:
+            data.move_to_end(tenant_id)
+        self.last = (tenant_id, state)
         return state
 
     def set(self, tenant_id: str, state: T) -> None:
         self._map.pop(tenant_id)
         self._map.setdefault(tenant_id, lambda: state)
-        self._last = None
+        self.last = None
 
     def items(self) -> Iterator[tuple[str, T]]:
         return self._map.items()

@@ -68,43 +68,49 @@ class BehaviourPolicy:
 
 
 class BoundedMap(Generic[K, V]):
-    """A dict that keeps at most ``limit`` keys, evicting the least recently touched (an LRU)."""
+    """A dict that keeps at most ``limit`` keys, evicting the least recently touched (an LRU).
+
+    ``data`` is the underlying ``OrderedDict`` (least recently touched first): hot paths may read it
+    directly — ``data.get(key)`` then ``data.move_to_end(key)`` when found is ``get`` without the call —
+    but add keys only through ``setdefault`` (it evicts)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._data: OrderedDict[K, V] = OrderedDict()
+        self.data: OrderedDict[K, V] = OrderedDict()
         self.evicted = 0
 
     def get(self, key: K) -> V | None:
-        value = self._data.get(key)
+        data = self.data
+        value = data.get(key)
         if value is not None:
-            self._data.move_to_end(key)
+            data.move_to_end(key)
         return value
 
     def setdefault(self, key: K, factory: Any) -> V:
         """The value of ``key``, created with ``factory()`` when missing (and marked recently used)."""
-        value = self._data.get(key)
+        data = self.data
+        value = data.get(key)
         if value is None:
             value = factory()
-            self._data[key] = value
-            if len(self._data) > self.limit:
-                self._data.popitem(last=False)
+            data[key] = value
+            if len(data) > self.limit:
+                data.popitem(last=False)
                 self.evicted += 1
         else:
-            self._data.move_to_end(key)
+            data.move_to_end(key)
         return value
 
     def pop(self, key: K) -> V | None:
-        return self._data.pop(key, None)
+        return self.data.pop(key, None)
 
     def items(self) -> Iterator[tuple[K, V]]:
-        return iter(list(self._data.items()))
+        return iter(list(self.data.items()))
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self.data)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._data
+        return key in self.data
 
 
 def epoch(moment: datetime) -> float:

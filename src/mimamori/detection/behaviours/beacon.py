@@ -25,14 +25,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import (
+    CONNECTION_DATASETS,
     EXTERNAL,
     MAX_TENANTS,
     TenantStates,
-    endpoints,
     is_connection,
-    lan,
-    place,
 )
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 
@@ -157,28 +156,41 @@ class BeaconBehaviour:
     def accepts(self, event: Event) -> bool:
         return is_connection(event)
 
+    def route(self, dataset: str) -> Route:
+        return dataset in CONNECTION_DATASETS
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        ends = endpoints(event)
-        if ends is None:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        src, dst = view.src, view.dst
+        if src is None or dst is None:
             return ()
-        src, dst, port = ends
-        if port in IGNORED_PORTS or place(dst) != EXTERNAL or not lan(src):
+        port = view.port
+        if port in IGNORED_PORTS or view.dst_place != EXTERNAL or not view.src_lan:
             return ()
-        state = self.tenants.get(event.tenant_id)
-        hosts = state.popularity.get(dst)
+        tenant, event = view.tenant, view.event
+        last = self.tenants.last
+        state = last[1] if last is not None and last[0] == tenant else self.tenants.get(tenant)
+        popularity = state.popularity.data  # (BoundedMap.get inlined: the hot path)
+        hosts = popularity.get(dst)
         if hosts is None:  # first contact of this tenant with dst: count the tenant for dst's prevalence
             hosts = state.popularity.setdefault(dst, list)
             tenants = self.prevalence.setdefault(dst, list)
-            if len(tenants) < GLOBAL_POPULAR_TENANTS and event.tenant_id not in tenants:
-                tenants.append(event.tenant_id)
+            if len(tenants) < GLOBAL_POPULAR_TENANTS and tenant not in tenants:
+                tenants.append(tenant)
+        else:
+            popularity.move_to_end(dst)
         if src not in hosts and len(hosts) <= state.rare_max:
             hosts.append(src)
-        now = event.timestamp.timestamp()
+        now = view.now
         key = f"{src}>{dst}"
-        pair = state.pairs.get(key)
+        pairs = state.pairs.data
+        pair = pairs.get(key)
         if pair is None:
             state.pairs.setdefault(key, lambda: _Pair(now))
             return ()
+        pairs.move_to_end(key)
         gap = now - pair.last
         if gap < MERGE_GAP:  # same check-in (or an out-of-order late record): nothing new
             return ()

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates, address
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 from mimamori.domain.network import is_lan
@@ -100,6 +101,19 @@ def outcome(event: Event) -> str | None:
     return None
 
 
+def _authentication(fields: Mapping[str, Any]) -> bool:
+    category = fields.get("event.category")
+    return category == "authentication" or (isinstance(category, list) and "authentication" in category)
+
+
+def _is_authentication(view: View) -> bool:
+    return _authentication(view.fields)
+
+
+def _from_sshd(view: View) -> bool:
+    return view.fields.get("log.syslog.appname") == _SSHD
+
+
 class _Pair:
     __slots__ = ("burst", "failures", "success_alerted", "times", "users")
 
@@ -150,10 +164,18 @@ class BruteForceBehaviour:
             return True
         if event.dataset == "syslog":
             return event.fields.get("log.syslog.appname") == _SSHD
-        category = event.fields.get("event.category")
-        return category == "authentication" or (isinstance(category, list) and "authentication" in category)
+        return _authentication(event.fields)
+
+    def route(self, dataset: str) -> Route:
+        if dataset in _AUTH_DATASETS:
+            return True
+        return _from_sshd if dataset == "syslog" else _is_authentication
 
     def observe(self, event: Event) -> Iterable[Finding]:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        event = view.event
         fields = event.fields
         result: str | None
         if event.dataset == "syslog":
@@ -184,7 +206,7 @@ class BruteForceBehaviour:
         if user is not None:
             keys.append((f"@{user.lower()}>{target}", source))
         state = self.tenants.get(event.tenant_id)
-        now = event.timestamp.timestamp()
+        now = view.now
         if result == "success":
             return self._success(event, state, keys, now, (source, target))
         attempts = fields.get("zeek.ssh.auth_attempts")

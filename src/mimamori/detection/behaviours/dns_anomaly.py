@@ -33,10 +33,9 @@ from functools import lru_cache
 from typing import Any
 
 from mimamori.detection.behaviours._dns_bigrams import ALPHABET, COSTS
-from mimamori.detection.behaviours._flows import address
-from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
+from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
-from mimamori.domain.network import is_lan
 
 NAME = "dns_anomaly"
 
@@ -99,6 +98,14 @@ def registered_domain(name: str) -> str:
     return ".".join(labels[-2:])
 
 
+_registered_cached = lru_cache(maxsize=8192)(registered_domain)  # a few hundred names make most lookups
+
+
+def registered(name: str) -> str:
+    """``registered_domain(name)``, cached for names of DNS length (the hot path: names repeat)."""
+    return _registered_cached(name) if len(name) <= MAX_NAME else registered_domain(name)
+
+
 def bigram_cost(label: str) -> float:
     """Mean -log2 P(next letter | letter) of ``label``'s letters, with start and end marks (bits)."""
     previous = 0
@@ -135,6 +142,7 @@ def looks_generated(label: str, min_score: float = DGA_SCORE) -> bool:
     return bigram_cost(label) >= min_score and entropy(label) >= DGA_MIN_ENTROPY
 
 
+@lru_cache(maxsize=8192)  # subdomains repeat too (a tunnel's are distinct, but bounded by the cache)
 def looks_encoded(subdomain: str) -> bool:
     """Whether a subdomain part looks like data (long, or one long high-entropy label)."""
     if len(subdomain) >= TUNNEL_SUBDOMAIN_LEN:
@@ -180,6 +188,26 @@ class _Host:
         self.domains = BoundedMap(MAX_DOMAINS)
 
 
+class _Limits:
+    """One tenant's thresholds and lists (``BehaviourPolicy`` values, read once)."""
+
+    __slots__ = ("allow", "dga_min", "dga_score", "ignore", "nx_min", "tunnel_distinct", "tunnel_min")
+
+    def __init__(self, policy: BehaviourPolicy, tenant: str) -> None:
+        def value(threshold: str, default: Any) -> Any:
+            return policy.value(tenant, NAME, threshold, default)
+
+        self.allow, self.ignore = value("allow_domains", []), value("ignore_hosts", [])
+        self.dga_score, self.dga_min = value("dga_score", DGA_SCORE), value("dga_min_names", DGA_MIN_NAMES)
+        self.nx_min = value("nx_min_names", NX_MIN_NAMES)
+        self.tunnel_min = value("tunnel_min_queries", TUNNEL_MIN_QUERIES)
+        self.tunnel_distinct = value("tunnel_distinct", TUNNEL_DISTINCT)
+
+
+def _host_table() -> BoundedMap[str, _Host]:
+    return BoundedMap(MAX_HOSTS)
+
+
 class DnsAnomaly:
     """The ``dns_anomaly`` behaviour: DGA lookups, NXDOMAIN bursts and DNS tunnelling per LAN host."""
 
@@ -188,81 +216,104 @@ class DnsAnomaly:
     def __init__(self, policy: BehaviourPolicy | None = None) -> None:
         self.policy = policy or BehaviourPolicy()
         self._tenants: BoundedMap[str, BoundedMap[str, _Host]] = BoundedMap(MAX_TENANTS)
+        self._cache: dict[str, _Limits] = {}  # tenant → its thresholds
 
     def accepts(self, event: Event) -> bool:
         return "dns.question.name" in event.fields
 
-    def _value(self, tenant: str, threshold: str, default: Any) -> Any:
-        return self.policy.value(tenant, NAME, threshold, default)
+    def route(self, dataset: str) -> Route:
+        return "dns.question.name"
+
+    def _limits(self, tenant: str) -> _Limits:
+        """``tenant``'s thresholds (cached: a new policy builds new behaviours)."""
+        found = self._cache.get(tenant)
+        if found is None:
+            if len(self._cache) >= MAX_TENANTS:
+                self._cache.clear()
+            found = self._cache[tenant] = _Limits(self.policy, tenant)
+        return found
 
     def observe(self, event: Event) -> Iterable[Finding]:
-        name = event.fields.get("dns.question.name")
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        fields = view.fields
+        name = fields.get("dns.question.name")
         # The client: Suricata logs answers as records of their own, sent by the resolver.
-        answer = event.fields.get("dns.type") == "answer"
-        source = address(event.fields, "destination.ip" if answer else "source.ip")
-        if not isinstance(name, str) or source is None or not is_lan(source):
+        if fields.get("dns.type") == "answer":
+            source, local = view.dst, view.dst_lan
+        else:
+            source, local = view.src, view.src_lan
+        if not isinstance(name, str) or source is None or not local:
             return ()
         name = name[:MAX_NAME].lower().rstrip(".")
         if "." not in name or name.endswith(LOCAL_SUFFIXES):
             return ()
-        domain = registered_domain(name)
-        tenant = event.tenant_id
-        if domain in ALLOWED_DOMAINS or domain in self._value(tenant, "allow_domains", []):
+        domain = registered(name)
+        tenant = view.tenant
+        limits = self._limits(tenant)
+        if domain in ALLOWED_DOMAINS or domain in limits.allow:
             return ()
-        if source in self._value(tenant, "ignore_hosts", []):  # the LAN's own resolver forwarding for all
+        if source in limits.ignore:  # the LAN's own resolver forwarding for all
             return ()
-        now = epoch(event.timestamp)
-        hosts = self._tenants.setdefault(tenant, lambda: BoundedMap(MAX_HOSTS))
-        host = hosts.setdefault(source, lambda: _Host(now))
+        now = view.now
+        event = view.event
+        hosts = self._tenants.get(tenant)
+        if hosts is None:
+            hosts = self._tenants.setdefault(tenant, _host_table)
+        host = hosts.get(source)
+        if host is None:
+            host = hosts.setdefault(source, lambda: _Host(now))
         if now - host.start >= WINDOW or now < host.start - WINDOW:
             host.reset(now)
         found: list[Finding] = []
         label = domain.split(".", 1)[0]
-        if domain not in host.dga and looks_generated(label, self._value(tenant, "dga_score", DGA_SCORE)):
+        if domain not in host.dga and looks_generated(label, limits.dga_score):
             host.dga.add(domain)
-            host.dga_failed += _failed(event.fields)
-            need, seen = self._value(tenant, "dga_min_names", DGA_MIN_NAMES), len(host.dga)
+            host.dga_failed += _failed(fields)
+            need, seen = limits.dga_min, len(host.dga)
             if (seen >= need and 2 * host.dga_failed >= seen) or seen >= DGA_RESOLVED_FACTOR * need:
                 found += self._fire(
                     event, host, kind="dga", now=now, source=source, domain=domain, count=seen
                 )
                 host.dga.clear()
                 host.dga_failed = 0
-        if event.fields.get("dns.response_code") == "NXDOMAIN" and name not in host.nx:
+        if fields.get("dns.response_code") == "NXDOMAIN" and name not in host.nx:
             host.nx.add(name)
-            if len(host.nx) >= self._value(tenant, "nx_min_names", NX_MIN_NAMES):
+            if len(host.nx) >= limits.nx_min:
                 found += self._fire(
                     event, host, kind="nxdomain", now=now, source=source, domain=domain, count=len(host.nx)
                 )
                 host.nx.clear()
         subdomain = name[: -len(domain) - 1] if len(name) > len(domain) else ""
         if subdomain and subdomain != "www":
-            found += self._tunnel(event, host, now=now, source=source, domain=domain, subdomain=subdomain)
+            found += self._tunnel(
+                event, host, limits, now=now, source=source, domain=domain, subdomain=subdomain
+            )
         return found
 
     def _tunnel(
-        self, event: Event, host: _Host, *, now: float, source: str, domain: str, subdomain: str
+        self,
+        event: Event,
+        host: _Host,
+        limits: _Limits,
+        *,
+        now: float,
+        source: str,
+        domain: str,
+        subdomain: str,
     ) -> list[Finding]:
         state = host.domains.setdefault(domain, lambda: [0, 0])
         if looks_encoded(subdomain):
             state[0] += 1
         state[1] |= 1 << (zlib.crc32(subdomain.encode("utf-8", "replace")) & 255)
-        tenant = event.tenant_id
         distinct = _distinct(state[1])
-        if state[0] < self._value(tenant, "tunnel_min_queries", TUNNEL_MIN_QUERIES) and distinct < (
-            self._value(tenant, "tunnel_distinct", TUNNEL_DISTINCT)
-        ):
+        if state[0] < limits.tunnel_min and distinct < limits.tunnel_distinct:
             return []
         host.domains.pop(domain)
+        count = max(state[0], distinct)
         return self._fire(
-            event,
-            host,
-            kind="tunnel",
-            now=now,
-            source=source,
-            domain=domain,
-            count=max(state[0], distinct),
-            example=subdomain,
+            event, host, kind="tunnel", now=now, source=source, domain=domain, count=count, example=subdomain
         )
 
     def _fire(

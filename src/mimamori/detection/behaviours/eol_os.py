@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
-from mimamori.detection.behaviours.new_device import device_key
 from mimamori.domain import Event, Finding, Severity
 from mimamori.inventory import is_eol, observe
 from mimamori.inventory.classify import CONFIDENCE_DEVICE_ID
@@ -47,6 +47,15 @@ def _os_text(event: Event) -> str | None:
     return agent[:MAX_OS_TEXT] if isinstance(agent, str) else None
 
 
+def _has_os(view: View) -> bool:
+    fields = view.fields
+    return "host.os.name" in fields or "user_agent.original" in fields
+
+
+def _fresh() -> list[Any]:
+    return [None, None, -1]
+
+
 class EolOsBehaviour:
     """A device whose OS is end-of-life (see the module docstring)."""
 
@@ -60,19 +69,31 @@ class EolOsBehaviour:
         fields = event.fields
         return "host.os.name" in fields or "user_agent.original" in fields
 
+    def route(self, dataset: str) -> Route:
+        return _has_os
+
     def observe(self, event: Event) -> Iterable[Finding]:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        event = view.event
         text = _os_text(event)
-        found = device_key(event)
+        found = view.device
         if text is None or found is None:
             return ()
         key = found[0]
-        state = self.tenants.get(event.tenant_id)
-        now = event.timestamp.timestamp()
-        cached = state.devices.get(key)  # [os text, alerted at, best confidence of a supported OS]
+        tenant = view.tenant
+        last = self.tenants.last
+        state = last[1] if last is not None and last[0] == tenant else self.tenants.get(tenant)
+        now = view.now
+        devices = state.devices.data  # (BoundedMap.get inlined)
+        cached = devices.get(key)  # [os text, alerted at, best confidence of a supported OS]
         if cached is None:
-            cached = state.devices.setdefault(key, lambda: [None, None, -1])
-        elif cached[0] == text and (cached[1] is None or now - cached[1] < state.cooldown):
-            return ()
+            cached = state.devices.setdefault(key, _fresh)
+        else:
+            devices.move_to_end(key)
+            if cached[0] == text and (cached[1] is None or now - cached[1] < state.cooldown):
+                return ()
         cached[0] = text
         facts = observe(event)
         guess = facts.os if facts is not None else None

@@ -22,10 +22,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mimamori.detection.behaviours._flows import CONNECTION_DATASETS, address
-from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
+from mimamori.detection.behaviours._flows import CONNECTION_DATASETS
+from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
-from mimamori.domain.network import is_lan
 
 NAME = "large_transfer"
 
@@ -83,6 +83,14 @@ class _Host:
         return max(float(floor), self.mean + k_sigma * math.sqrt(max(self.var, 0.0)), RATIO * self.mean)
 
 
+def _host_table() -> BoundedMap[str, _Host]:
+    return BoundedMap(MAX_HOSTS)
+
+
+def _counter() -> list[int]:
+    return [0]
+
+
 class LargeTransfer:
     """The ``large_transfer`` behaviour: hourly outbound volume above the host's own baseline."""
 
@@ -91,37 +99,72 @@ class LargeTransfer:
     def __init__(self, policy: BehaviourPolicy | None = None) -> None:
         self.policy = policy or BehaviourPolicy()
         self._tenants: BoundedMap[str, BoundedMap[str, _Host]] = BoundedMap(MAX_TENANTS)
+        self._limits: dict[str, tuple[int, int, float]] = {}  # tenant → its thresholds
 
     def accepts(self, event: Event) -> bool:
         return event.dataset in CONNECTION_DATASETS and "source.bytes" in event.fields
 
+    def route(self, dataset: str) -> Route:
+        return "source.bytes" if dataset in CONNECTION_DATASETS else False
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        fields = event.fields
-        sent = fields.get("source.bytes")
-        source = address(fields, "source.ip")
-        dest = address(fields, "destination.ip")
+        return self.see(View(event))
+
+    def _thresholds(self, tenant: str) -> tuple[int, int, float]:
+        """``(learn_hours, floor_bytes, k_sigma)`` of ``tenant`` (cached: the policy is fixed for this
+        instance; a new policy builds new behaviours)."""
+        found = self._limits.get(tenant)
+        if found is None:
+            if len(self._limits) >= MAX_TENANTS:
+                self._limits.clear()
+            value = self.policy.value
+            found = self._limits[tenant] = (
+                value(tenant, NAME, "learn_hours", LEARN_HOURS),
+                value(tenant, NAME, "floor_bytes", FLOOR_BYTES),
+                value(tenant, NAME, "k_sigma", K_SIGMA),
+            )
+        return found
+
+    def see(self, view: View) -> Iterable[Finding]:
+        sent = view.fields.get("source.bytes")
+        source, dest = view.src, view.dst
         if type(sent) is not int or sent <= 0 or source is None or dest is None:
             return ()
-        if not is_lan(source) or is_lan(dest):
+        if not view.src_lan or view.dst_lan:
             return ()
-        now = epoch(event.timestamp)
+        now = view.now
         bucket = int(now // BUCKET)
-        hosts = self._tenants.setdefault(event.tenant_id, lambda: BoundedMap(MAX_HOSTS))
-        host = hosts.setdefault(source, lambda: _Host(bucket))
+        tenant = view.tenant
+        # (BoundedMap.get inlined: the hot path)
+        hosts = self._tenants.data.get(tenant)
+        if hosts is None:
+            hosts = self._tenants.setdefault(tenant, _host_table)
+        else:
+            self._tenants.data.move_to_end(tenant)
+        host = hosts.data.get(source)
+        if host is None:
+            host = hosts.setdefault(source, lambda: _Host(bucket))
+        else:
+            hosts.data.move_to_end(source)
         if bucket > host.bucket:  # (a late record of an earlier hour counts in the current one)
             host.close(bucket)
-        sent = min(sent, MAX_SESSION_BYTES)
+        if sent > MAX_SESSION_BYTES:  # noqa: PLR1730 (min() costs a call on the hot path)
+            sent = MAX_SESSION_BYTES
         host.total += sent
-        host.dests.setdefault(dest, lambda: [0])[0] += sent
-        tenant = event.tenant_id
-        learn = self.policy.value(tenant, NAME, "learn_hours", LEARN_HOURS)
+        dests = host.dests.data
+        counter = dests.get(dest)
+        if counter is None:
+            counter = host.dests.setdefault(dest, _counter)
+        else:
+            dests.move_to_end(dest)
+        counter[0] += sent
+        learn, floor, k_sigma = self._limits.get(tenant) or self._thresholds(tenant)
         if host.hours < learn or now - host.fired < COOLDOWN:
             return ()
-        floor = self.policy.value(tenant, NAME, "floor_bytes", FLOOR_BYTES)
-        k_sigma = self.policy.value(tenant, NAME, "k_sigma", K_SIGMA)
         limit = host.threshold(floor, k_sigma)
         if host.total <= limit:
             return ()
+        event = view.event
         host.fired = now
         top, (top_bytes,) = max(host.dests.items(), key=lambda item: item[1][0])
         used = (host.regular.get(top) or [0])[0]

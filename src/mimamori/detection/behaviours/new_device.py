@@ -20,14 +20,13 @@ recent devices × ~0.2 KiB ≈ 50 KiB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
+from mimamori.detection.behaviours._view import HOST_DATASETS, MAX_FIELD, Route, View, device_of
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
-from mimamori.domain.network import is_lan
-from mimamori.inventory import DeviceClass, DeviceFacts, normalise_mac, observe
+from mimamori.inventory import DeviceClass, DeviceFacts, observe
 
 NAME = "new_device"
 LEARNING_MIN = 600.0  # seconds of a new tenant's event time during which devices are only learnt
@@ -37,23 +36,9 @@ PROBATION = 24 * 3600.0  # seconds after its first record during which a bad ver
 FORGET_AFTER = 90 * 86400.0  # seconds: a device unseen this long is new again
 MAX_DEVICES = 4096  # known devices per tenant (and as many IP → MAC aliases)
 MAX_PROBATION = 256  # recently new devices per tenant watched for bad-reputation traffic
-MAX_FIELD = 64  # characters: longer addresses are junk
 TAGS = ("attack.initial-access", "attack.t1200")  # Hardware Additions
 _VERDICT_PREFIXES = ("fortigate.utm.", "suricata.alert", "zeek.notice")
-_HOST_DATASETS = frozenset({"zeek.dhcp", "zeek.known_hosts", "zeek.software"})
-
-
-@lru_cache(maxsize=65536)
-def _key(ip: str | None, raw_mac: str | None) -> tuple[str, str | None] | None:
-    """``(key, ip)`` from a source address and MAC as logged (cached: a LAN has few devices)."""
-    if ip is not None and (len(ip) > MAX_FIELD or not is_lan(ip)):
-        ip = None
-    mac = normalise_mac(raw_mac) if raw_mac is not None and len(raw_mac) <= MAX_FIELD else None
-    if mac is not None:
-        return f"mac:{mac}", ip
-    if ip is not None:
-        return f"ip:{ip}", ip
-    return None
+_HOST_DATASETS = HOST_DATASETS
 
 
 def device_key(event: Event) -> tuple[str, str | None] | None:
@@ -62,7 +47,7 @@ def device_key(event: Event) -> tuple[str, str | None] | None:
     host = event.dataset in _HOST_DATASETS
     ip = fields.get("host.ip" if host else "source.ip")
     mac = fields.get("host.mac" if host else "source.mac")
-    return _key(ip if type(ip) is str else None, mac if type(mac) is str else None)
+    return device_of(ip if type(ip) is str else None, mac if type(mac) is str else None)
 
 
 class _Tenant:
@@ -122,30 +107,47 @@ class NewDeviceBehaviour:
     def accepts(self, event: Event) -> bool:
         return "source.ip" in event.fields or event.dataset in _HOST_DATASETS
 
+    def route(self, dataset: str) -> Route:
+        return True if dataset in _HOST_DATASETS else "source.ip"
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        found = device_key(event)
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        found = view.device
         if found is None:
             return ()
         key, ip = found
-        state = self.tenants.get(event.tenant_id)
-        now = event.timestamp.timestamp()
-        seen = state.known.get(key)
+        tenant = view.tenant
+        last = self.tenants.last
+        state = last[1] if last is not None and last[0] == tenant else self.tenants.get(tenant)
+        now = view.now
+        known = state.known.data  # (BoundedMap.get inlined)
+        seen = known.get(key)
+        if seen is not None:
+            known.move_to_end(key)
         if seen is not None and now - seen[0] <= state.forget:  # the hot path: a known device
-            seen[0] = max(seen[0], now)
+            if now > seen[0]:  # noqa: PLR1730 (max() costs a call on the hot path)
+                seen[0] = now
             if not state.learned:
                 self._learning(state, now)
-            if event.dataset.startswith(_VERDICT_PREFIXES):
-                return self._escalate(event, state, key, now)
+            if view.dataset.startswith(_VERDICT_PREFIXES):
+                return self._escalate(view.event, state, key, now)
             return ()
+        event = view.event
         if state.started is None or now < state.started:
             state.started = now
         if seen is None and ip is not None:
-            alias = state.aliases.get(f"ip:{ip}") if key.startswith("ip:") else None
+            # (an "ip:" key is f"ip:{ip}" itself)
+            alias = state.aliases.get(key) if key.startswith("ip:") else None
             if alias is not None:  # a log without the MAC of a device known by its MAC
-                key, seen = alias, state.known.get(alias)
-                if seen is not None and now - seen[0] <= state.forget:
-                    seen[0] = max(seen[0], now)
-                    return ()
+                seen = known.get(alias)
+                key = alias
+                if seen is not None:
+                    known.move_to_end(alias)
+                    if now - seen[0] <= state.forget:
+                        seen[0] = max(seen[0], now)
+                        return ()
             elif key.startswith("mac:"):
                 seen = state.known.pop(f"ip:{ip}")  # known by its address before a log gave its MAC
                 if seen is not None:
@@ -250,4 +252,4 @@ class NewDeviceBehaviour:
             self.tenants.set(str(tenant_id), fresh)
 
 
-__all__ = ["NAME", "NewDeviceBehaviour", "device_key"]
+__all__ = ["MAX_FIELD", "NAME", "NewDeviceBehaviour", "device_key"]

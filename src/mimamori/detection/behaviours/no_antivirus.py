@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
-from mimamori.detection.behaviours.new_device import device_key
 from mimamori.domain import Event, Finding, Severity
 from mimamori.inventory.facts import AV_DATASETS, antivirus_addresses, is_antivirus_name
 
@@ -71,6 +71,10 @@ def _text(fields: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_NAME else None
 
 
+def _true() -> bool:
+    return True
+
+
 class NoAntivirusBehaviour:
     """A Windows device without any antivirus activity (see the module docstring)."""
 
@@ -83,35 +87,55 @@ class NoAntivirusBehaviour:
     def accepts(self, event: Event) -> bool:
         return "source.ip" in event.fields or event.dataset in AV_DATASETS
 
+    def route(self, dataset: str) -> Route:
+        return True if dataset in AV_DATASETS else "source.ip"
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        fields = event.fields
-        state = self.tenants.get(event.tenant_id)
-        hostname = _text(fields, "host.name")
-        if event.dataset in AV_DATASETS:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        fields = view.fields
+        tenant = view.tenant
+        last = self.tenants.last
+        state = last[1] if last is not None and last[0] == tenant else self.tenants.get(tenant)
+        if view.dataset in AV_DATASETS:
+            hostname = _text(fields, "host.name")
             if hostname is not None:
-                state.av_names.setdefault(hostname.split(".", 1)[0].lower(), lambda: True)
+                state.av_names.setdefault(hostname.split(".", 1)[0].lower(), _true)
             return ()
-        for address in antivirus_addresses(event):
-            state.av_addresses.setdefault(address, lambda: True)
-        found = device_key(event)
+        event = view.event
+        if "dns.question.name" in fields:  # (without it, antivirus_addresses has nothing to say)
+            for address in antivirus_addresses(event):
+                state.av_addresses.setdefault(address, _true)
+        found = view.device
         if found is None:
             return ()
         key, ip = found
-        now = event.timestamp.timestamp()
-        device = state.devices.get(key)
+        now = view.now
+        devices = state.devices.data  # (BoundedMap.get inlined)
+        device = devices.get(key)
         if device is None:
-            if fields.get("host.os.name") != "Windows" and not event.dataset.startswith("windows."):
+            if fields.get("host.os.name") != "Windows" and not view.dataset.startswith("windows."):
                 return ()  # only Windows devices are judged
             device = state.devices.setdefault(key, lambda: _Device(now))
+        else:
+            devices.move_to_end(key)
         device.events += 1
-        device.first = min(device.first, now)
+        if now < device.first:  # noqa: PLR1730 (min() costs a call on the hot path)
+            device.first = now
         if device.antivirus:
             return ()
-        destination = _text(fields, "destination.ip")
+        hostname = _text(fields, "host.name")
+        # (view.dst: the addresses kept are at most 64 characters, as view.dst)
+        destination = view.dst
+        names = state.av_names.data
         if (
-            (destination is not None and destination in state.av_addresses)
-            or is_antivirus_name(_text(fields, "url.domain") or _text(fields, "tls.client.server_name"))
-            or (hostname is not None and hostname.split(".", 1)[0].lower() in state.av_names)
+            (destination is not None and destination in state.av_addresses.data)
+            or (
+                ("url.domain" in fields or "tls.client.server_name" in fields)
+                and is_antivirus_name(_text(fields, "url.domain") or _text(fields, "tls.client.server_name"))
+            )
+            or (names and hostname is not None and hostname.split(".", 1)[0].lower() in names)
         ):
             device.antivirus = True
             return ()

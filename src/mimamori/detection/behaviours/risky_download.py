@@ -24,11 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mimamori.detection.behaviours._flows import address
-from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
-from mimamori.detection.behaviours.dns_anomaly import registered_domain
+from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
+from mimamori.detection.behaviours.dns_anomaly import registered
 from mimamori.domain import Event, Finding, Severity
-from mimamori.domain.network import is_lan
 
 NAME = "risky_download"
 
@@ -117,6 +116,25 @@ def _is_ip(host: str) -> bool:
     return bool(host) and (host.replace(".", "").isdigit() or ":" in host or host.startswith("["))
 
 
+def _downloads(fields: Mapping[str, Any]) -> bool:
+    """A look-up, a URL or a file: what this behaviour reads (``accepts``)."""
+    return (
+        "dns.question.name" in fields
+        or "url.domain" in fields
+        or "url.path" in fields
+        or "file.mime_type" in fields
+        or "file.name" in fields
+    )
+
+
+def _wants(view: View) -> bool:
+    return _downloads(view.fields)
+
+
+def _domain_table() -> BoundedMap[str, set[str]]:
+    return BoundedMap(MAX_DOMAINS)
+
+
 class RiskyDownload:
     """The ``risky_download`` behaviour: executables and archives from rare or non-reputable sites."""
 
@@ -127,42 +145,54 @@ class RiskyDownload:
         # tenant → registered domain → up to RARE_HOSTS + 1 LAN hosts that used it
         self._seen: BoundedMap[str, BoundedMap[str, set[str]]] = BoundedMap(MAX_TENANTS)
         self._fired: BoundedMap[str, BoundedMap[str, list[float]]] = BoundedMap(MAX_TENANTS)  # → [time]
+        self._rare: dict[str, int] = {}  # tenant → its rare_hosts
 
     def accepts(self, event: Event) -> bool:
-        fields = event.fields
-        return (
-            "dns.question.name" in fields
-            or "url.domain" in fields
-            or "url.path" in fields
-            or "file.mime_type" in fields
-            or "file.name" in fields
-        )
+        return _downloads(event.fields)
+
+    def route(self, dataset: str) -> Route:
+        return _wants
+
+    def _rare_hosts(self, tenant: str) -> int:
+        """``tenant``'s ``rare_hosts`` (cached: a new policy builds new behaviours)."""
+        found = self._rare.get(tenant)
+        if found is None:
+            if len(self._rare) >= MAX_TENANTS:
+                self._rare.clear()
+            found = self._rare[tenant] = self.policy.value(tenant, NAME, "rare_hosts", RARE_HOSTS)
+        return found
 
     def _remember(self, tenant: str, domain: str, host: str, rare_hosts: int) -> int:
         """Count ``host`` as a user of ``domain``; the number of other hosts seen (up to ``rare_hosts``)."""
-        domains = self._seen.setdefault(tenant, lambda: BoundedMap(MAX_DOMAINS))
-        hosts = domains.setdefault(domain, set)
+        domains = self._seen.get(tenant)
+        if domains is None:
+            domains = self._seen.setdefault(tenant, _domain_table)
+        hosts = domains.get(domain)
+        if hosts is None:
+            hosts = domains.setdefault(domain, set)
         before = len(hosts) - (1 if host in hosts else 0)
         if len(hosts) <= min(rare_hosts, MAX_RARE_HOSTS):
             hosts.add(host)
         return before
 
     def observe(self, event: Event) -> Iterable[Finding]:
-        fields = event.fields
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        fields = view.fields
         if fields.get("dns.type") == "answer":  # Suricata: the query record already counted the client
             return ()
-        src = address(fields, "source.ip")
-        dst = address(fields, "destination.ip")
+        src, dst = view.src, view.dst
         # The LAN host: the client (Zeek files logs put the sending server first).
-        host = src if src is not None and is_lan(src) else dst if dst is not None and is_lan(dst) else None
+        host = src if src is not None and view.src_lan else dst if dst is not None and view.dst_lan else None
         if host is None:
             return ()
-        tenant = event.tenant_id
+        tenant = view.tenant
         qname = _text(fields, "dns.question.name")
         site = _text(fields, "url.domain") or qname or (dst if host == src else src) or ""
         site = site.rstrip(".").strip("[]")
-        domain = site if _is_ip(site) else registered_domain(site)
-        rare_hosts = self.policy.value(tenant, NAME, "rare_hosts", RARE_HOSTS)
+        domain = site if _is_ip(site) else registered(site)
+        rare_hosts = self._rare_hosts(tenant)
         users_before = self._remember(tenant, domain, host, rare_hosts) if domain else 0
         if qname:
             return ()  # a lookup: popularity only
@@ -177,7 +207,8 @@ class RiskyDownload:
         rare = users_before < rare_hosts
         if not reasons and not rare:
             return ()
-        now = epoch(event.timestamp)
+        now = view.now
+        event = view.event
         fired = self._fired.setdefault(tenant, lambda: BoundedMap(MAX_FIRED))
         key = f"{host}|{domain}"
         last = fired.setdefault(key, lambda: [-COOLDOWN * 2])

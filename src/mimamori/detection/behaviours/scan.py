@@ -27,16 +27,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import (
+    CONNECTION_DATASETS,
     EXTERNAL,
     LAN,
     MAX_TENANTS,
     OTHER,
     TenantStates,
-    endpoints,
     is_connection,
-    lan,
-    place,
 )
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 
@@ -171,22 +170,30 @@ class ScanBehaviour:
     def accepts(self, event: Event) -> bool:
         return is_connection(event)
 
+    def route(self, dataset: str) -> Route:
+        return dataset in CONNECTION_DATASETS
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        ends = endpoints(event)
-        if ends is None:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        src, dst = view.src, view.dst
+        if src is None or dst is None:
             return ()
-        src, dst, port = ends
-        where = place(dst)
+        where = view.dst_place
         if where == OTHER or src == dst:
             return ()
-        if not lan(src):
-            return self._inbound(event, src, dst, to_lan=where == LAN)
+        if not view.src_lan:
+            return self._inbound(view, src, dst, to_lan=where == LAN)
+        port = view.port
         if where == EXTERNAL and port not in REMOTE_PORTS:
             return ()  # browsing, mail, cloud: the bulk of the traffic, nothing to count
-        state = self.tenants.get(event.tenant_id)
+        tenant = view.tenant
+        last = self.tenants.last
+        state = last[1] if last is not None and last[0] == tenant else self.tenants.get(tenant)
         if src in state.exempt:
             return ()
-        now = event.timestamp.timestamp()
+        now = view.now
         source = state.sources.setdefault(src, _Source)
         if not 0 <= now - source.start <= state.window:
             source.reset(now)
@@ -207,10 +214,10 @@ class ScanBehaviour:
         elif len(source.external) < MAX_HOSTS and dst not in source.external:
             source.external.add(dst)
             kinds.append("outbound")
-        return [f for kind in kinds if (f := self._check(event, state, source, kind, (src, dst))) is not None]
+        return [f for kind in kinds if (f := self._check(view, state, source, kind, (src, dst))) is not None]
 
     def _check(
-        self, event: Event, state: _Tenant, source: _Source, kind: str, ends: tuple[str, str]
+        self, view: View, state: _Tenant, source: _Source, kind: str, ends: tuple[str, str]
     ) -> Finding | None:
         src, dst = ends
         if kind == "sweep":
@@ -221,14 +228,14 @@ class ScanBehaviour:
             count = len(source.external)
         else:
             count = source.per_host.get(dst, 0)
-        now = event.timestamp.timestamp()
+        now = view.now
         if count < state.limits[kind] or now - source.alerted.get(kind, -1e18) < state.cooldown:
             return None
         source.alerted[kind] = now
         minutes = max(1, round(state.window / 60))
         return finding(
             NAME,
-            event,
+            view.event,
             key=f"scan:{kind}",
             title=_TITLES[kind].format(src=src, dst=dst, n=count, w=minutes),
             severity=_SEVERITY.get(kind, Severity.MEDIUM),
@@ -239,11 +246,11 @@ class ScanBehaviour:
             evidence={"kind": kind, "count": count, "window_s": round(state.window), "last_target": dst},
         )
 
-    def _inbound(self, event: Event, src: str, dst: str, *, to_lan: bool) -> Iterable[Finding]:
-        if not (to_lan or event.fields.get("event.outcome") == "failure"):
+    def _inbound(self, view: View, src: str, dst: str, *, to_lan: bool) -> Iterable[Finding]:
+        if not (to_lan or view.fields.get("event.outcome") == "failure"):
             return ()
-        state = self.tenants.get(event.tenant_id)
-        now = event.timestamp.timestamp()
+        state = self.tenants.get(view.tenant)
+        now = view.now
         if not 0 <= now - state.inbound_start <= INBOUND_WINDOW:
             state.inbound_start, state.inbound, state.inbound_sources = now, 0, set()
         if state.inbound < 0:
@@ -257,7 +264,7 @@ class ScanBehaviour:
         return (
             finding(
                 NAME,
-                event,
+                view.event,
                 key="scan:inbound",
                 title=_TITLES["inbound"].format(n=count),
                 severity=Severity.LOW,

@@ -19,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates, endpoints, is_connection, lan
+from mimamori.detection.behaviours._flows import (
+    CONNECTION_DATASETS,
+    MAX_TENANTS,
+    TenantStates,
+    is_connection,
+)
+from mimamori.detection.behaviours._view import Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 
@@ -73,6 +79,12 @@ class _Tenant:
         self.senders: BoundedMap[str, _Sender] = BoundedMap(MAX_SENDERS)
 
 
+def _smtp_port(view: View) -> bool:
+    """The raw ``destination.port`` is an SMTP port (``accepts``'s test on a connection's view)."""
+    port = view.fields.get("destination.port")
+    return (type(port) is int or type(port) is str) and port in _PORT_VALUES
+
+
 class SmtpBurstBehaviour:
     """SMTP to many external servers from a host that is not the mail server (see the module docstring)."""
 
@@ -86,20 +98,27 @@ class SmtpBurstBehaviour:
         port = event.fields.get("destination.port")
         return (type(port) is int or type(port) is str) and port in _PORT_VALUES and is_connection(event)
 
+    def route(self, dataset: str) -> Route:
+        return _smtp_port if dataset in CONNECTION_DATASETS else False
+
     def observe(self, event: Event) -> Iterable[Finding]:
-        ends = endpoints(event)
-        if ends is None:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        src, dst = view.src, view.dst
+        if src is None or dst is None:
             return ()
-        src, dst, port = ends
-        if port not in SMTP_PORTS or not lan(src) or lan(dst):
+        port = view.port
+        if port not in SMTP_PORTS or not view.src_lan or view.dst_lan:
             return ()
-        state = self.tenants.get(event.tenant_id)
+        state = self.tenants.get(view.tenant)
         if src in state.mail_servers:
             return ()
+        event = view.event
         sender = state.senders.setdefault(src, _Sender)
         if not sender.flagged and len(sender.hours) >= state.learn_hours:
             return ()  # the tenant's mail server, learned
-        now = event.timestamp.timestamp()
+        now = view.now
         if port == 25 and not sender.flagged:
             hour = int(now // 3600)
             if hour not in sender.hours:

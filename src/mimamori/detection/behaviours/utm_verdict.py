@@ -30,9 +30,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import address
-from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, epoch, finding
+from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
-from mimamori.domain.network import is_lan
 
 NAME = "utm_virus"  # anti-virus verdicts (the simulator's ground truth and triage's "malware" category)
 IDS_NAME = "ids_alert"  # intrusion prevention / detection verdicts
@@ -118,22 +118,28 @@ class UtmVerdict:
     def accepts(self, event: Event) -> bool:
         return event.dataset in DATASETS
 
+    def route(self, dataset: str) -> Route:
+        return dataset in DATASETS
+
     def observe(self, event: Event) -> Iterable[Finding]:
+        return self.see(View(event))
+
+    def see(self, view: View) -> Iterable[Finding]:
+        event = view.event
         verdict = self._verdict(event)
         if verdict is None:
             return ()
         detector, signature, severity, tags = verdict
         fields = event.fields
-        src = address(fields, "source.ip")
-        dst = address(fields, "destination.ip")
-        lan = src if src is not None and is_lan(src) else dst if dst is not None and is_lan(dst) else None
+        src, dst = view.src, view.dst
+        lan = src if src is not None and view.src_lan else dst if dst is not None and view.dst_lan else None
         host_name = _text(fields, "host.name") or _text(fields, "agent.name") or None
         if event.dataset in HOST_DATASETS:  # an endpoint agent: the device is the agent's host
             host_ip = address(fields, "host.ip") or (None if host_name else lan)
         else:  # a network sensor: the device is the LAN side of the session
             host_ip = lan or address(fields, "host.ip")
         who = host_ip or host_name or "?"
-        now = epoch(event.timestamp)
+        now = view.now
         keys = self._seen.setdefault(event.tenant_id, lambda: BoundedMap(MAX_KEYS))
         if _enforced(fields):
             window = self.policy.value(event.tenant_id, NAME, "enforced_window_seconds", ENFORCED_WINDOW)
