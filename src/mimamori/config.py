@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     bus_prefix: str = "mimamori"  # subjects <prefix>.raw.<partition>; stream and buckets named after it
     bus_partitions: int = 16  # fixed for the life of the stream: a tenant always hashes to the same partition
     worker_id: str = ""  # empty: host name and process id
+    # Bytes the raw stream may hold (-1: unlimited, bounded by NATS's disk); when full, receivers push back
+    # (TCP not read, HTTP 429) instead of NATS dropping unprocessed batches.
+    bus_stream_max_bytes: int = -1
 
     queue_batches: int = 256  # bounded in-process queue, in batches
     batch_size: int = 500

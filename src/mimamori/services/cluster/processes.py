@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 def bus_config(settings: Settings) -> NatsBusConfig:
     return NatsBusConfig(
-        url=settings.nats_url, prefix=settings.bus_prefix, partitions=settings.bus_partitions
+        url=settings.nats_url,
+        prefix=settings.bus_prefix,
+        partitions=settings.bus_partitions,
+        max_bytes=settings.bus_stream_max_bytes,
     )
 
 
