@@ -24,14 +24,10 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from mimamori.archive import maintenance
 from mimamori.archive.layout import (
-    COMPRESSION,
-    DICTIONARY_COLUMNS,
     ROW_GROUP_ROWS,
-    STATISTICS_COLUMNS,
     new_name,
     parse_day_dir,
 )
@@ -196,18 +192,6 @@ def _merge_into(root: FileSystemRoot, sources: list[str], spool: BinaryIO) -> in
     with connect() as con:
         con.register("sources", dataset)
         relation = con.sql("SELECT * FROM sources ORDER BY timestamp")
-        reader = relation.to_arrow_reader(ROW_GROUP_ROWS)
-        schema = maintenance.unified_schema(reader.schema)
-        with pq.ParquetWriter(
-            spool,
-            schema,
-            compression=COMPRESSION,
-            use_dictionary=[n for n in DICTIONARY_COLUMNS if n in schema.names],
-            write_statistics=[n for n in STATISTICS_COLUMNS if n in schema.names],
-        ) as writer:
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(schema)
-                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-                rows += table.num_rows
+        rows = maintenance.write_merged(relation.to_arrow_reader(ROW_GROUP_ROWS), spool)
     spool.flush()
     return rows

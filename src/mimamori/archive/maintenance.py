@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import orjson
@@ -114,20 +115,8 @@ def _merge(directory: Path, sources: list[Path], *, fsync: bool) -> int:
                 params={"files": [str(s) for s in sources]},
             )
             assert relation is not None
-            reader = relation.to_arrow_reader(ROW_GROUP_ROWS)
-            schema = unified_schema(reader.schema)
             with open(tmp, "wb") as sink:
-                with pq.ParquetWriter(
-                    sink,
-                    schema,
-                    compression=COMPRESSION,
-                    use_dictionary=[n for n in DICTIONARY_COLUMNS if n in schema.names],
-                    write_statistics=[n for n in STATISTICS_COLUMNS if n in schema.names],
-                ) as writer:
-                    for batch in reader:
-                        table = pa.Table.from_batches([batch]).cast(schema)
-                        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-                        rows += table.num_rows
+                rows = write_merged(relation.to_arrow_reader(ROW_GROUP_ROWS), sink)
                 if fsync:
                     sink.flush()
                     os.fsync(sink.fileno())
@@ -215,3 +204,22 @@ def prune(root: Path, retention_days: int, *, today: date | None = None) -> Prun
         with contextlib.suppress(OSError):
             tenant.rmdir()  # only succeeds when no day is left
     return report
+
+
+def write_merged(reader: pa.RecordBatchReader, sink: Any) -> int:
+    """Write ``reader``'s batches (time-ordered by the caller) to ``sink`` as one Parquet file with the
+    archive's unified schema, compression and row groups; returns the rows written."""
+    schema = unified_schema(reader.schema)
+    rows = 0
+    with pq.ParquetWriter(
+        sink,
+        schema,
+        compression=COMPRESSION,
+        use_dictionary=[n for n in DICTIONARY_COLUMNS if n in schema.names],
+        write_statistics=[n for n in STATISTICS_COLUMNS if n in schema.names],
+    ) as writer:
+        for batch in reader:
+            table = pa.Table.from_batches([batch]).cast(schema)
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            rows += table.num_rows
+    return rows
