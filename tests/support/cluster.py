@@ -20,13 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import nats
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 from tests.conftest import PG_URL, require_service
-
-NATS_URL = os.environ.get("MIMAMORI_TEST_NATS_URL", "nats://127.0.0.1:4222")
+from tests.support.nats_server import NATS_URL, delete_prefix, reachable
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -59,26 +57,9 @@ def fresh_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _delete_nats(url: str, prefix: str) -> None:
-    client = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0)
-    try:
-        js = client.jetstream()
-        for stream in (f"{prefix}_raw", f"KV_{prefix}_leases", f"KV_{prefix}_workers", f"OBJ_{prefix}_state"):
-            with contextlib.suppress(Exception):
-                await js.delete_stream(stream)
-    finally:
-        await client.close()
-
-
 def check_nats(url: str = NATS_URL) -> None:
-    async def probe() -> None:
-        client = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
-        await client.close()
-
-    try:
-        asyncio.run(probe())
-    except Exception as error:
-        require_service("NATS", f"{url}: {error!r} (see MIMAMORI_TEST_NATS_URL)")
+    if not reachable(url, timeout=2.0):
+        require_service("NATS", f"{url} not reachable (see MIMAMORI_TEST_NATS_URL)")
 
 
 class Cluster:
@@ -181,7 +162,7 @@ class Cluster:
                 process.kill()
                 process.wait(timeout=5)
         with contextlib.suppress(Exception):
-            asyncio.run(_delete_nats(self.nats_url, self.prefix))
+            asyncio.run(delete_prefix(self.nats_url, self.prefix))
 
 
 @contextlib.contextmanager
