@@ -1,4 +1,4 @@
-"""Overload fault test (issue 10): 5x the sustainable rate for 60 s against the real ``mimamori serve``.
+"""Overload fault test (issue 10): 5x the sustainable rate for 90 s against the real ``mimamori serve``.
 
 The service runs in a subprocess on embedded SQLite and its on-disk spool, with the default bus queue
 (``queue_batches`` 256 batches of at most ``batch_size`` 500 records). First the sustainable rate R is
@@ -9,9 +9,12 @@ of 250 records from two senders, 20 % as syslog UDP datagrams. Asserted:
 - memory is bounded: the service's VmRSS, sampled every 0.5 s, stays under ``RSS_LIMIT`` (1 GiB: some
   200 MiB at rest, ~150 MiB of event-archive buffers, plus a full queue, 128,000 records of ~0.3 KiB held
   as records, spool frames and parser input; measured at 510-610 MiB peak, so twice that leaves room for
-  allocator slack) and does not grow in the last 30 s of the load (under 1 MiB/s from the median of their
-  first 10 s to that of their last 10 s; the UDP receiver's heap fragmentation, fixed with this test, grew
-  it by 1.5-2.5 MiB/s, steadily);
+  allocator slack) and does not grow in the last 60 s of the load (least-squares trend of those 120
+  samples under 1 MiB/s). The issue asks for 60 s of overload; the load lasts 90 s so that the trend is
+  read over 60 s after the ~20 s ramp: the level swings by ~100 MiB as buffers fill and are written,
+  which moves a trend fitted over 40 s by up to ~0.9 MiB/s and one over 60 s by up to ~0.4 MiB/s
+  (every window of two 150-s overload runs), while the UDP receiver's heap fragmentation, fixed with
+  this test, grew it by 1.5-2.5 MiB/s, steadily;
 - TCP senders are slowed: they wrote clearly less than they offered and spent time blocked in ``sendall``;
 - HTTP senders got 429 with ``Retry-After`` (honoured, then the same body retried) and never a 5xx;
 - UDP drops are counted: datagrams sent = processed + dropped by the service (sensor counter, also in
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,13 +51,14 @@ from tests.support.overload_run import (
 
 pytestmark = pytest.mark.e2e
 
-OVERLOAD_SECONDS = float(os.environ.get("MIMAMORI_OVERLOAD_SECONDS", "60"))
+OVERLOAD_SECONDS = float(os.environ.get("MIMAMORI_OVERLOAD_SECONDS", "90"))
 FACTOR = 5.0
 RSS_LIMIT = 1 << 30
-RSS_GROWTH_LIMIT = 2**20  # bytes per second over the last 30 s of the load
+RSS_GROWTH_LIMIT = 2**20  # bytes per second: the fitted trend over the last 60 s of the load
+GROWTH_WINDOW_S = 60.0
 READY_WITHIN_S = 60.0
 SETTLE_TIMEOUT_S = 60.0
-TIME_BUDGET_S = 170.0  # from the service's start to the last check; stopping it adds a few seconds
+TIME_BUDGET_S = 200.0  # from the service's start to the last check; stopping it adds a few seconds
 UDP_TOLERANCE = 0.001
 
 
@@ -69,11 +72,9 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
 
 
 def growth_rate(load: Overload) -> float:
-    """RSS growth in bytes/s over the last 30 s of the load: from the median of its first 10 s to the
-    median of its last 10 s (medians: a single sample taken while a buffer is briefly held is no trend)."""
-    early = [rss for _, rss in load.rss.between(load.seconds - 30, load.seconds - 20)]
-    late = [rss for _, rss in load.rss.between(load.seconds - 10, load.seconds)]
-    return (statistics.median(late) - statistics.median(early)) / 20
+    """RSS trend in bytes/s over the last ``GROWTH_WINDOW_S`` of the load (a least-squares fit of every
+    sample: one sample taken while a buffer is briefly held is no trend)."""
+    return load.rss.slope(max(0.0, load.seconds - GROWTH_WINDOW_S), load.seconds)
 
 
 def wait_counts(setup: Setup, expected_udp: int, timeout: float) -> dict[str, dict[str, int]]:
@@ -96,11 +97,13 @@ def check_memory(load: Overload) -> tuple[float, float]:
     peak = load.rss.peak()
     assert peak < RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
     growth = growth_rate(load)
-    assert growth < RSS_GROWTH_LIMIT, f"RSS grows by {growth / 2**20:.2f} MiB/s in the last 30 s"
+    assert growth < RSS_GROWTH_LIMIT, (
+        f"RSS grows by {growth / 2**20:.2f} MiB/s in the last {GROWTH_WINDOW_S:.0f} s"
+    )
     return peak / 2**20, growth / 2**20
 
 
-def test_five_times_the_sustainable_rate_for_a_minute(setup: Setup) -> None:
+def test_five_times_the_sustainable_rate_for_ninety_seconds(setup: Setup) -> None:
     service = setup.service
     before_latency = trickle_latency(setup)
     rate = measure_rate(setup, timeout=setup.left(TIME_BUDGET_S, OVERLOAD_SECONDS + 40))
@@ -127,7 +130,7 @@ def test_five_times_the_sustainable_rate_for_a_minute(setup: Setup) -> None:
     peak_mib, growth_mib_s = check_memory(load)
     figures |= {
         "idle_rss_mib": round(idle_rss / 2**20, 1),
-        "rss_growth_last_30s_mib_s": round(growth_mib_s, 2),
+        "rss_growth_last_60s_mib_s": round(growth_mib_s, 2),
         "ready_after_load_s": ready_s,
         "settled_after_s": settle_s,
         "receiver_dropped": metrics["receiver_dropped"],

@@ -212,3 +212,20 @@ class RssSampler:
     def between(self, start: float, end: float) -> list[tuple[float, int]]:
         """The samples taken from ``start`` to ``end`` seconds after ``start()``."""
         return [(t, rss) for t, rss in self.samples if start <= t <= end]
+
+    def slope(self, start: float, end: float) -> float:
+        """Least-squares trend of the samples from ``start`` to ``end`` seconds, in bytes per second.
+
+        A fit over every sample, not two end points: buffers filled and written every few seconds make
+        the resident size swing by some 100 MiB around a flat level, which a comparison of two 10-s
+        windows 20 s apart reads as growth or shrinkage of up to ~1.5 MiB/s; a trend fitted over 60 s
+        stays within ~0.4 MiB/s of zero (every window of two 150-s overload runs of ``serve``)."""
+        points = self.between(start, end)
+        if len(points) < 3:
+            return 0.0
+        mean_t = sum(t for t, _ in points) / len(points)
+        mean_rss = sum(rss for _, rss in points) / len(points)
+        spread = sum((t - mean_t) ** 2 for t, _ in points)
+        if spread == 0:
+            return 0.0
+        return sum((t - mean_t) * (rss - mean_rss) for t, rss in points) / spread
