@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from mimamori.config import Settings
-from mimamori.domain import Contact, OnCallShift, Severity
+from mimamori.domain import Alert, Contact, OnCallShift, Severity
 from mimamori.errors import NotFoundError
 from mimamori.notify.codec import notice_to_dict
 from mimamori.notify.links import AckClaim, ack_url
@@ -37,7 +37,7 @@ from mimamori.services.incidents import incident_to_dict
 from mimamori.services.tickets import ticket_to_dict
 from mimamori.services.triage import PROFILE
 from mimamori.storage import Database, Repositories, unit_of_work
-from mimamori.storage.repositories import IncidentRow
+from mimamori.storage.repositories import IncidentRow, OutboxMessage
 
 STATE = "notify_state"  # per-tenant bookkeeping document: the last digest slot
 OUTBOX_BATCH = 200
@@ -160,23 +160,53 @@ def _who(uow: Repositories, tenant_id: str, now: datetime) -> tuple[list[Contact
     return uow.contacts.list(tenant_id, active_only=True), uow.oncall.at(now)
 
 
-def _route_alert(queue: _Queue, tenant_id: str, alert_id: str, cause_at: datetime) -> None:
+@dataclass(slots=True)
+class _Round:
+    """What one outbox round reads once: each tenant's policy and each incident (routing changes
+    neither), and each incident's "immediate" mark (kept current when the round puts one)."""
+
+    policies: dict[str, NotifyPolicy] = field(default_factory=dict)
+    incidents: dict[tuple[str, str], IncidentRow | None] = field(default_factory=dict)
+    told: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def policy(self, queue: _Queue, tenant_id: str) -> NotifyPolicy:
+        found = self.policies.get(tenant_id)
+        if found is None:
+            found = self.policies[tenant_id] = tenant_policy(queue.uow, queue.settings, tenant_id)
+        return found
+
+    def incident(self, queue: _Queue, tenant_id: str, incident_id: str) -> IncidentRow | None:
+        key = (tenant_id, incident_id)
+        if key not in self.incidents:
+            try:
+                self.incidents[key] = queue.uow.incidents.get(tenant_id, incident_id)
+            except NotFoundError:
+                self.incidents[key] = None
+        return self.incidents[key]
+
+    def told_at(self, queue: _Queue, tenant_id: str, incident_id: str) -> str | None:
+        """The severity the incident's contacts were last told at once, or None."""
+        key = (tenant_id, incident_id)
+        if key not in self.told:
+            mark = queue.uow.marks.get(tenant_id, incident_id, "immediate")
+            self.told[key] = None if mark is None else mark[0]
+        return self.told[key]
+
+
+def _route_alert(queue: _Queue, seen: _Round, alert: Alert | None, cause_at: datetime) -> None:
     uow, now = queue.uow, queue.now
-    try:
-        alert = uow.alerts.get(tenant_id, alert_id)
-    except NotFoundError:
+    if alert is None or alert.incident_id is None:  # gone, or suppressed: no incident, no message
         return
-    if alert.incident_id is None:  # suppressed: kept, but no incident and no message
+    tenant_id = alert.tenant_id
+    row = seen.incident(queue, tenant_id, alert.incident_id)
+    if row is None or row.status == "resolved" or row.merged_into is not None:
         return
-    row = uow.incidents.get(tenant_id, alert.incident_id)
-    if row.status == "resolved" or row.merged_into is not None:
-        return
-    policy = tenant_policy(uow, queue.settings, tenant_id)
+    policy = seen.policy(queue, tenant_id)
     if policy.mode(row.severity) is not Mode.IMMEDIATE:
         return  # the digest or the portal
     severity = Severity(row.severity)
-    told = uow.marks.get(tenant_id, row.id, "immediate")
-    if told is not None and Severity(told[0]).rank >= severity.rank:
+    told = seen.told_at(queue, tenant_id, row.id)
+    if told is not None and Severity(told).rank >= severity.rank:
         return  # already told at this severity (or higher): one message per incident, not per alert
     contacts, shifts = _who(uow, tenant_id, now)
     if severity is Severity.HIGH:
@@ -190,6 +220,7 @@ def _route_alert(queue: _Queue, tenant_id: str, alert_id: str, cause_at: datetim
     )
     count = len(uow.alerts.of_incidents(tenant_id, [row.id]))
     uow.marks.put(tenant_id, row.id, "immediate", severity=row.severity, alert_count=count, at=now)
+    seen.told[(tenant_id, row.id)] = row.severity
     if severity is Severity.HIGH:
         uow.escalations.start(tenant_id, row.id, now, now + policy.escalation)
 
@@ -214,14 +245,32 @@ def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResul
     result = PlanResult()
     with unit_of_work(db) as uow:
         queue = _Queue(uow, settings, now, result)
-        for message in uow.outbox.pending(limit=OUTBOX_BATCH):
+        messages = uow.outbox.pending(limit=OUTBOX_BATCH)
+        alerts = _alerts_of(uow, messages)
+        seen = _Round()
+        for message in messages:
             if message.kind == "alert.created" and message.alert_id is not None:
-                _route_alert(queue, message.tenant_id, message.alert_id, message.created_at)
+                alert = alerts.get((message.tenant_id, message.alert_id))
+                _route_alert(queue, seen, alert, message.created_at)
             elif message.kind == "ticket.created":
                 _route_ticket(queue, message.tenant_id, str(message.payload.get("ticket_id", "")))
-            uow.outbox.mark_sent(message.id)
-            result.outbox += 1
+        uow.outbox.mark_sent_many([message.id for message in messages])
+        result.outbox += len(messages)
     return result
+
+
+def _alerts_of(uow: Repositories, messages: Sequence[OutboxMessage]) -> dict[tuple[str, str], Alert]:
+    """The alerts the round's ``alert.created`` messages name, one query per tenant (each tenant's own:
+    a message can only name its own tenant's alert)."""
+    wanted: dict[str, list[str]] = {}
+    for message in messages:
+        if message.kind == "alert.created" and message.alert_id is not None:
+            wanted.setdefault(message.tenant_id, []).append(message.alert_id)
+    return {
+        (tenant_id, alert.id): alert
+        for tenant_id, ids in wanted.items()
+        for alert in uow.alerts.get_many(tenant_id, ids)
+    }
 
 
 def escalate_due(db: Database, settings: Settings, now: datetime) -> PlanResult:

@@ -7,7 +7,7 @@ pipeline batch (after a crash, or a NATS redelivery) enqueue nothing twice.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,6 +91,17 @@ class OutboxRepository:
     def mark_sent(self, message_id: str) -> None:
         """Record a successful delivery, so the message is no longer pending."""
         self._update(message_id, sent_at=utcnow(), attempts=outbox.c.attempts + 1)
+
+    def mark_sent_many(self, message_ids: Collection[str]) -> int:
+        """``mark_sent`` for the pending ones among ``message_ids``, in one statement; returns how many."""
+        if not message_ids:
+            return 0
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(sorted(set(message_ids))), outbox.c.sent_at.is_(None))
+            .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1)
+        )
+        return int(self._connection.execute(statement).rowcount)
 
     def mark_failed(self, message_id: str) -> None:
         """Record a failed delivery attempt; the message stays pending (escalation reads ``attempts``)."""

@@ -37,3 +37,16 @@ def test_outbox_references_an_alert(repos: Repositories, tenant_a: Tenant) -> No
 def test_mark_sent_of_missing_message(repos: Repositories) -> None:
     with pytest.raises(NotFoundError):
         repos.outbox.mark_sent("missing")
+
+
+def test_mark_sent_many_in_one_statement(repos: Repositories, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    for n in range(3):
+        repos.outbox.add(tenant_a.id, None, "email", {"n": n}, f"a-{n}")
+    repos.outbox.add(tenant_b.id, None, "email", {}, "b-0")
+    pending = repos.outbox.pending(10)
+    chosen = [pending[0].id, pending[3].id, pending[0].id]  # across tenants (the sender is provider-wide)
+    assert repos.outbox.mark_sent_many(chosen) == 2
+    assert repos.outbox.mark_sent_many(chosen) == 0  # already sent: left as they are
+    assert repos.outbox.mark_sent_many([]) == 0
+    assert [m.id for m in repos.outbox.pending(10)] == [pending[1].id, pending[2].id]
+    assert repos.outbox.mark_sent_many(["missing"]) == 0
