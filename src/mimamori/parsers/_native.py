@@ -12,13 +12,16 @@ failed or was forgotten) is not used either: running stale compiled code would b
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from mimamori.domain.models import Fields
+import orjson
+
+from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.parsers import _json
 
 __all__ = [
@@ -35,7 +38,11 @@ __all__ = [
     "object_fields",
     "rename_into",
     "rename_values",
+    "suricata_configure",
+    "suricata_event",
     "to_ints",
+    "zeek_configure",
+    "zeek_event",
     "zeek_fields",
 ]
 
@@ -62,6 +69,13 @@ evtx_fields: (
 evtx_get: Callable[[dict[str, Any], str], str | None] | None = None
 evtx_copy: Callable[[Fields, dict[str, Any], dict[str, str]], None] | None = None
 evtx_configure: Callable[..., None] | None = None
+# ``zeek.parse`` and ``suricata.parse`` whole (the Event, or None: take the Python path); the parsers
+# configure their tables at import. Only when Event is the slots dataclass the C code fills.
+zeek_event: Callable[[RawRecord], Event | None] | None = None
+zeek_configure: Callable[..., None] | None = None
+suricata_event: Callable[[RawRecord], Event | None] | None = None
+suricata_configure: Callable[..., None] | None = None
+_EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
 address_scan: Callable[..., list[int] | None] | None = None
@@ -104,3 +118,11 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy
         evtx_configure = _speedups.evtx_configure
+        if tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_SLOTS and not hasattr(
+            Event, "__post_init__"
+        ):
+            _speedups.events_configure(Event, _EVENT_SLOTS, orjson.loads, _json.clean_nul)
+            zeek_event = _speedups.zeek_event
+            zeek_configure = _speedups.zeek_configure
+            suricata_event = _speedups.suricata_event
+            suricata_configure = _speedups.suricata_configure

@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
+#include <math.h>
 #include <string.h>
 
 #if PY_VERSION_HEX < 0x030C0000
@@ -330,6 +331,8 @@ drop_unset(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static int big_int_in(const unsigned char *p, Py_ssize_t n);
+
 /* _json.has_big_int: whether some run of 19+ ASCII digits follows one of ``:,[`` or JSON whitespace. */
 static PyObject *
 has_big_int(PyObject *self, PyObject *arg)
@@ -338,23 +341,35 @@ has_big_int(PyObject *self, PyObject *arg)
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    const unsigned char *p = view.buf;
-    Py_ssize_t n = view.len;
-    int found = 0;
-    for (Py_ssize_t i = 0; i + 19 < n && !found; i++) {
-        unsigned char c = p[i];
-        if (c == ':' || c == ',' || c == '[' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            Py_ssize_t j = i + 1;
-            while (j < n && j <= i + 19 && p[j] >= '0' && p[j] <= '9') {
-                j++;
-            }
-            if (j == i + 20) {
-                found = 1;
-            }
-        }
-    }
+    int found = big_int_in(view.buf, view.len);
     PyBuffer_Release(&view);
     return PyBool_FromLong(found);
+}
+
+/* 1 for an ASCII digit, 2 for a character after which a number may start (``:,[`` and JSON space). */
+static const unsigned char number_shape[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    [':'] = 2, [','] = 2, ['['] = 2, [' '] = 2, ['\t'] = 2, ['\r'] = 2, ['\n'] = 2,
+};
+
+/* Whether 19 digits follow one of those characters: one pass, counting the digits of the current run
+ * when it started right after one of them (-1 otherwise). */
+static int
+big_int_in(const unsigned char *p, Py_ssize_t n)
+{
+    int run = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char shape = number_shape[p[i]];
+        if (shape == 1) {
+            if (run >= 0 && ++run >= 19) {
+                return 1;
+            }
+        }
+        else {
+            run = shape == 2 ? 0 : -1;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -487,6 +502,8 @@ flatten(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static int rename_obj(PyObject *fields, PyObject *obj, PyObject *specs, PyObject *prefix);
+
 /* suricata._rename: known keys of the right type get their name, everything else is flattened under
  * ``prefix``: rename_into(fields, obj, specs: {key: (name, type)}, prefix). */
 static PyObject *
@@ -497,7 +514,15 @@ rename_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "rename_into(fields: dict, obj: dict, specs: dict, prefix: str)");
         return NULL;
     }
-    PyObject *fields = args[0], *obj = args[1], *specs = args[2], *prefix = args[3];
+    if (rename_obj(args[0], args[1], args[2], args[3]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+rename_obj(PyObject *fields, PyObject *obj, PyObject *specs, PyObject *prefix)
+{
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     Py_INCREF(obj);
@@ -532,11 +557,11 @@ rename_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(value);
         if (failed) {
             Py_DECREF(obj);
-            return NULL;
+            return -1;
         }
     }
     Py_DECREF(obj);
-    Py_RETURN_NONE;
+    return 0;
 }
 
 /* suricata._fields' loop: object_fields(fields, obj, top: {key: (name, type)}, handlers: {key: f},
@@ -602,6 +627,18 @@ object_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* fields[name] = value, stealing value; 1 when stored, -1 on error (value NULL: an error is set). */
+static int
+set_value(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int failed = PyDict_SetItem(fields, name, value);
+    Py_DECREF(value);
+    return failed < 0 ? -1 : 1;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* zeek._fields: zeek_fields(obj, popped, skip, known, names, slow, prefix, checked)                  */
 /* popped: the keys with a conversion, in order; skip: popped keys that are not fields (ts, _path);   */
@@ -614,6 +651,147 @@ plain_type(PyObject *value)
 {
     return PyUnicode_CheckExact(value) || PyLong_CheckExact(value) || PyFloat_CheckExact(value) ||
            PyBool_Check(value);
+}
+
+/* The common handlers of _zeek_fields in C, known by identity (zeek_configure's ``handlers``). */
+enum { ZH_DURATION = 1, ZH_DOMAIN, ZH_TRANS_ID, ZH_KEPT, ZH_ANSWERS };
+static PyObject *zk_handlers; /* handler -> code */
+static PyObject *zk_resolved_ip; /* "dns.resolved_ip" */
+static PyObject *domain_of(PyObject *value);
+
+/* _zeek_fields._answers for a list of ASCII texts; 2 (run the Python handler) for anything non-ASCII. */
+static int
+zeek_answers(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (!PyList_CheckExact(value)) {
+        return 0;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(value);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyList_GET_ITEM(value, k);
+        if (!PyUnicode_CheckExact(item)) {
+            return 0;
+        }
+        if (!PyUnicode_IS_ASCII(item)) {
+            return 2;
+        }
+    }
+    PyObject *answers = PyList_New(count), *ips = PyList_New(0);
+    if (answers == NULL || ips == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyList_GET_ITEM(value, k), *answer;
+        const Py_UCS1 *s = PyUnicode_1BYTE_DATA(item);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+        int spaced = memchr(s, ' ', (size_t)n) != NULL;
+        if (spaced || n == 0) {
+            Py_INCREF(item);
+            answer = item;
+        }
+        else if ((answer = domain_of(item)) == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(answers, k, answer);
+        if (spaced) {
+            continue;
+        }
+        /* " " not in a and (":" in a or a.replace(".", "").isdigit()), on the normalised answer */
+        const Py_UCS1 *a = PyUnicode_1BYTE_DATA(answer);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(answer), digits_seen = 0;
+        int ip = memchr(a, ':', (size_t)length) != NULL, only_digits = 1;
+        for (Py_ssize_t j = 0; j < length && !ip && only_digits; j++) {
+            if (a[j] >= '0' && a[j] <= '9') {
+                digits_seen++;
+            }
+            else if (a[j] != '.') {
+                only_digits = 0;
+            }
+        }
+        if ((ip || (only_digits && digits_seen > 0)) && PyList_Append(ips, answer) < 0) {
+            goto error;
+        }
+    }
+    int failed = PyDict_SetItem(fields, name, answers) < 0 ||
+                 (PyList_GET_SIZE(ips) > 0 && PyDict_SetItem(fields, zk_resolved_ip, ips) < 0);
+    Py_DECREF(answers);
+    Py_DECREF(ips);
+    return failed ? -1 : 1;
+error:
+    Py_XDECREF(answers);
+    Py_XDECREF(ips);
+    return -1;
+}
+
+/* A handler of _zeek_fields run here when it is one of zk_handlers: 1 stored, 0 refused (the value is
+ * then flattened), -1 error, 2 not handled here (call the Python function). */
+static int
+zeek_handler(PyObject *handler, PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (zk_handlers == NULL) {
+        return 2;
+    }
+    PyObject *found = PyDict_GetItemWithError(zk_handlers, handler);
+    if (found == NULL) {
+        return PyErr_Occurred() ? -1 : 2;
+    }
+    switch (PyLong_Check(found) ? PyLong_AsLong(found) : 0) {
+    case ZH_DURATION: { /* 0 <= value < 9e9: round(value * 1e9) */
+        double x;
+        if (PyFloat_CheckExact(value)) {
+            x = PyFloat_AS_DOUBLE(value);
+        }
+        else if (PyLong_CheckExact(value)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (v == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            if (overflow || v < 0 || v >= 9000000000LL) {
+                return 0;
+            }
+            x = (double)v;
+        }
+        else {
+            return 0;
+        }
+        if (!(x >= 0 && x < 9e9)) {
+            return 0;
+        }
+        double product = x * 1e9, rounded = round(product);
+        if (fabs(product - rounded) == 0.5) {
+            rounded = 2.0 * round(product / 2.0);
+        }
+        return set_value(fields, name, PyLong_FromDouble(rounded));
+    }
+    case ZH_DOMAIN: {
+        PyObject *domain = domain_of(value);
+        if (domain == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        return set_value(fields, name, domain);
+    }
+    case ZH_TRANS_ID: {
+        if (!PyLong_CheckExact(value)) {
+            return 0;
+        }
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (v == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow || v < 0 || v > 65535) {
+            return 0;
+        }
+        return set_value(fields, name, PyUnicode_FromFormat("%lld", v));
+    }
+    case ZH_KEPT:
+        return flatten_into(fields, name, value, 0) < 0 ? -1 : 1;
+    case ZH_ANSWERS:
+        return zeek_answers(fields, name, value);
+    default:
+        return 2;
+    }
 }
 
 /* zeek._Table.handle: the key's handler ``slow[key] = (name, handler)``; when there is none or it
@@ -631,6 +809,14 @@ call_handle(PyObject *slow, PyObject *prefix, PyObject *fields, PyObject *key, P
             return -1;
         }
         Py_INCREF(spec);
+        int native = zeek_handler(PyTuple_GET_ITEM(spec, 1), fields, PyTuple_GET_ITEM(spec, 0), value);
+        if (native != 2) {
+            Py_DECREF(spec);
+            if (native) {
+                return native < 0 ? -1 : 0;
+            }
+            goto flat;
+        }
         PyObject *call_args[3] = {fields, PyTuple_GET_ITEM(spec, 0), value};
         PyObject *result = PyObject_Vectorcall(PyTuple_GET_ITEM(spec, 1), call_args, 3, NULL);
         Py_DECREF(spec);
@@ -643,6 +829,7 @@ call_handle(PyObject *slow, PyObject *prefix, PyObject *fields, PyObject *key, P
             return done < 0 ? -1 : 0;
         }
     }
+flat:;
     PyObject *name = PyUnicode_Concat(prefix, key);
     if (name == NULL) {
         return -1;
@@ -696,6 +883,9 @@ drop_bad_ports(PyObject *fields)
 
 #define STACK_KEYS 64
 
+static PyObject *zeek_fields_of(PyObject *obj, PyObject *popped, PyObject *skip, PyObject *known,
+                                PyObject *names, PyObject *slow, PyObject *prefix, int checked);
+
 static PyObject *
 zeek_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -705,12 +895,17 @@ zeek_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "zeek_fields(obj, popped, skip, known, names, slow, prefix, checked)");
         return NULL;
     }
-    PyObject *obj = args[0], *popped = args[1], *skip = args[2], *known = args[3], *names = args[4];
-    PyObject *slow = args[5], *prefix = args[6];
     int checked = PyObject_IsTrue(args[7]);
     if (checked < 0) {
         return NULL;
     }
+    return zeek_fields_of(args[0], args[1], args[2], args[3], args[4], args[5], args[6], checked);
+}
+
+static PyObject *
+zeek_fields_of(PyObject *obj, PyObject *popped, PyObject *skip, PyObject *known, PyObject *names,
+               PyObject *slow, PyObject *prefix, int checked)
+{
     PyObject *fields = PyDict_New();
     if (fields == NULL) {
         return NULL;
@@ -1921,6 +2116,1104 @@ ev_init(void)
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------------ */
+/* Whole JSON-family events: zeek.parse and suricata.parse in one call each (zeek_event,             */
+/* suricata_event). Each returns the finished Event, or None for a line it leaves to the Python path  */
+/* (not starting with "{", invalid JSON, not an object, a log/event type not yet in the tables, ...):  */
+/* it returns None only before anything but the JSON decode was done, so the Python path then gives    */
+/* the result (or the ParseError). Times: the common forms are converted here with exactly CPython's   */
+/* arithmetic (``datetime.fromtimestamp(ts, UTC)``, ``fromisoformat(...).astimezone(UTC)``); anything  */
+/* else (naive times, odd ISO forms, out of range) goes to the configured Python function.             */
+
+static PyObject *ej_loads, *ej_clean_nul, *ej_event_type, *ej_slots[6];
+static PyObject *js_data, *js_timezone, *js_tenant, *js_sensor, *js_nul_path, *js_ts, *js_category;
+static PyObject *js_native, *js_local_orig, *js_local_resp, *js_direction, *js_directions[4];
+
+#define MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00 UTC */
+#define END_SECONDS 253402300800LL   /* 10000-01-01T00:00:00 UTC */
+
+static long long
+days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+/* An aware UTC datetime from seconds since 1970 (within years 1..9999, checked by the caller). */
+static PyObject *
+utc_datetime(long long seconds, int us)
+{
+    long long days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+    long long rest = seconds - days * 86400;
+    long long z = days + 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = (long long)yoe + era * 400 + (month <= 2);
+    return PyDateTimeAPI->DateTime_FromDateAndTime((int)year, (int)month, (int)day, (int)(rest / 3600),
+                                                   (int)(rest / 60 % 60), (int)(rest % 60), us,
+                                                   PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+}
+
+/* datetime.fromtimestamp(ts, UTC) as CPython computes it (_PyTime_DoubleToDenominator, ROUND_HALF_EVEN),
+ * or NULL without an error when out of the range this handles (the caller then asks Python). */
+static PyObject *
+float_time(double ts)
+{
+    double intpart;
+    volatile double part = modf(ts, &intpart);
+    part *= 1e6;
+    double rounded = round(part);
+    if (fabs(part - rounded) == 0.5) {
+        rounded = 2.0 * round(part / 2.0);
+    }
+    part = rounded;
+    if (part >= 1e6) {
+        part -= 1e6;
+        intpart += 1.0;
+    }
+    else if (part < 0) {
+        part += 1e6;
+        intpart -= 1.0;
+    }
+    if (!(intpart >= (double)MIN_SECONDS && intpart < (double)END_SECONDS && part >= 0 && part < 1e6)) {
+        return NULL;
+    }
+    return utc_datetime((long long)intpart, (int)part);
+}
+
+static int
+digits(const Py_UCS1 *s, Py_ssize_t at, Py_ssize_t count, int *out)
+{
+    int v = 0;
+    for (Py_ssize_t k = at; k < at + count; k++) {
+        if (s[k] < '0' || s[k] > '9') {
+            return 0;
+        }
+        v = v * 10 + (s[k] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* _json.iso_time for ``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff](Z|+HH:MM|+HHMM)``, or NULL without an error
+ * for any other text (naive, other forms, out of range, invalid dates: Python decides). */
+static PyObject *
+iso_utc(PyObject *text)
+{
+    if (!PyUnicode_IS_ASCII(text)) {
+        return NULL;
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int y, mo, d, h, mi, sec, us = 0, oh = 0, om = 0, sign = 0;
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        !digits(s, 0, 4, &y) || !digits(s, 5, 2, &mo) || !digits(s, 8, 2, &d) || !digits(s, 11, 2, &h) ||
+        !digits(s, 14, 2, &mi) || !digits(s, 17, 2, &sec)) {
+        return NULL;
+    }
+    Py_ssize_t at = 19;
+    if (s[at] == '.') {
+        Py_ssize_t count = 0;
+        while (at + 1 + count < n && count < 7 && s[at + 1 + count] >= '0' && s[at + 1 + count] <= '9') {
+            count++;
+        }
+        if (count == 6) {
+            (void)digits(s, at + 1, 6, &us);
+        }
+        else if (count == 3) {
+            (void)digits(s, at + 1, 3, &us);
+            us *= 1000;
+        }
+        else {
+            return NULL;
+        }
+        at += 1 + count;
+    }
+    if (at < n && s[at] == 'Z' && at + 1 == n) {
+        sign = 0;
+    }
+    else if (at < n && (s[at] == '+' || s[at] == '-')) {
+        sign = s[at] == '+' ? 1 : -1;
+        if (n - at == 6 && s[at + 3] == ':' && digits(s, at + 1, 2, &oh) && digits(s, at + 4, 2, &om)) {
+        }
+        else if (n - at == 5 && digits(s, at + 1, 2, &oh) && digits(s, at + 3, 2, &om)) {
+        }
+        else {
+            return NULL;
+        }
+        if (oh > 23 || om > 59) {
+            return NULL;
+        }
+    }
+    else {
+        return NULL; /* naive (the sensor's zone) or anything else */
+    }
+    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || sec > 59) {
+        return NULL;
+    }
+    long long seconds = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+                        sign * (oh * 3600 + om * 60);
+    if (seconds < MIN_SECONDS || seconds >= END_SECONDS) {
+        return NULL;
+    }
+    return utc_datetime(seconds, us);
+}
+
+/* The time of an event: the C conversion, or ``fallback(value, timezone)`` (a Python function that
+ * gives the same datetime or raises its ParseError). */
+static PyObject *
+event_time(PyObject *value, PyObject *record, PyObject *fallback)
+{
+    PyObject *when = NULL;
+    if (PyFloat_CheckExact(value)) {
+        when = float_time(PyFloat_AS_DOUBLE(value));
+    }
+    else if (PyUnicode_CheckExact(value)) {
+        when = iso_utc(value);
+    }
+    if (when != NULL || PyErr_Occurred()) {
+        return when;
+    }
+    PyObject *tz = PyObject_GetAttr(record, js_timezone);
+    if (tz == NULL) {
+        return NULL;
+    }
+    PyObject *call_args[2] = {value, tz};
+    when = PyObject_Vectorcall(fallback, call_args, 2, NULL);
+    Py_DECREF(tz);
+    return when;
+}
+
+/* Event(timestamp, record.tenant_id, dataset, fields, record.sensor_id) without its __init__: the
+ * slots of the frozen dataclass are set through their member descriptors (raw stays None). Steals
+ * the references to when and fields. */
+static PyObject *
+make_event(PyObject *record, PyObject *when, PyObject *dataset, PyObject *fields)
+{
+    PyObject *event = NULL, *tenant = NULL, *sensor = NULL;
+    if (when == NULL || fields == NULL) {
+        goto done;
+    }
+    if ((tenant = PyObject_GetAttr(record, js_tenant)) == NULL ||
+        (sensor = PyObject_GetAttr(record, js_sensor)) == NULL) {
+        goto done;
+    }
+    PyTypeObject *type = (PyTypeObject *)ej_event_type;
+    event = type->tp_alloc(type, 0);
+    if (event == NULL) {
+        goto done;
+    }
+    PyObject *values[6] = {when, tenant, dataset, fields, sensor, Py_None};
+    for (int k = 0; k < 6; k++) {
+        if (Py_TYPE(ej_slots[k])->tp_descr_set(ej_slots[k], event, values[k]) < 0) {
+            Py_CLEAR(event);
+            goto done;
+        }
+    }
+done:
+    Py_XDECREF(when);
+    Py_XDECREF(fields);
+    Py_XDECREF(tenant);
+    Py_XDECREF(sensor);
+    return event;
+}
+
+/* The line's object, or NULL: with an error set, or without one when Python should take the line
+ * (not starting with "{", not valid JSON, not an object). Also returns the bytes (borrowed). */
+static PyObject *
+load_line(PyObject *record, PyObject **data_out)
+{
+    PyObject *data = PyObject_GetAttr(record, js_data);
+    if (data == NULL) {
+        return NULL;
+    }
+    *data_out = data; /* the record keeps it alive; the caller drops this reference at the end */
+    if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) == 0 || PyBytes_AS_STRING(data)[0] != '{') {
+        return NULL;
+    }
+    PyObject *obj = PyObject_CallOneArg(ej_loads, data);
+    if (obj == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_ValueError)) { /* orjson.JSONDecodeError: Python retries */
+            PyErr_Clear();
+        }
+        return NULL;
+    }
+    if (!PyDict_CheckExact(obj)) {
+        Py_DECREF(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+static int
+has_nul_escape(PyObject *data)
+{
+    const char *p = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    const char *end = p + n;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0) {
+            return 1;
+        }
+        p++;
+    }
+    return 0;
+}
+
+/* fields = _json.clean_nul(fields) when the line has a \u0000 escape; steals fields, returns a new ref. */
+static PyObject *
+without_nul(PyObject *data, PyObject *fields)
+{
+    if (fields == NULL || !has_nul_escape(data)) {
+        return fields;
+    }
+    PyObject *clean = PyObject_CallOneArg(ej_clean_nul, fields);
+    Py_DECREF(fields);
+    return clean;
+}
+
+/* events_configure(Event, slot_names, orjson.loads, _json.clean_nul) */
+static PyObject *
+events_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 6 ||
+        !PyCallable_Check(args[2]) || !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "events_configure(Event, slots: 6-tuple, loads, clean_nul)");
+        return NULL;
+    }
+    PyObject *slots[6];
+    for (int k = 0; k < 6; k++) {
+        PyObject *descr = PyObject_GetAttr(args[0], PyTuple_GET_ITEM(args[1], k));
+        if (descr == NULL) {
+            return NULL;
+        }
+        if (!Py_IS_TYPE(descr, &PyMemberDescr_Type) || Py_TYPE(descr)->tp_descr_set == NULL) {
+            Py_DECREF(descr);
+            for (int j = 0; j < k; j++) {
+                Py_DECREF(slots[j]);
+            }
+            PyErr_SetString(PyExc_TypeError, "events_configure(): Event's fields must be slots");
+            return NULL;
+        }
+        slots[k] = descr;
+    }
+    for (int k = 0; k < 6; k++) {
+        Py_XSETREF(ej_slots[k], slots[k]);
+    }
+    Py_INCREF(args[0]);
+    Py_XSETREF(ej_event_type, args[0]);
+    Py_INCREF(args[2]);
+    Py_XSETREF(ej_loads, args[2]);
+    Py_INCREF(args[3]);
+    Py_XSETREF(ej_clean_nul, args[3]);
+    Py_RETURN_NONE;
+}
+
+/* -- zeek -- */
+
+static PyObject *zk_tables, *zk_timestamp, *zk_finish;
+
+/* zeek_configure(tables: {path: _Table}, timestamp: zeek._timestamp, finish: zeek._finish, handlers:
+ * {_zeek_fields handler: ZH_* code} for the handlers done here, also by zeek_fields). Each table's
+ * ``native`` is (popped, skip, known, names, slow, prefix, dataset, category, finish); finish: 0 none,
+ * 1 conn's direction (here), 2 the Python _finish. The dict is kept by reference: zeek._table fills it. */
+static PyObject *
+zeek_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyCallable_Check(args[1]) || !PyCallable_Check(args[2]) ||
+        !PyDict_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "zeek_configure(tables: dict, timestamp, finish, handlers: dict)");
+        return NULL;
+    }
+    Py_INCREF(args[3]);
+    Py_XSETREF(zk_handlers, args[3]);
+    Py_INCREF(args[0]);
+    Py_XSETREF(zk_tables, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(zk_timestamp, args[1]);
+    Py_INCREF(args[2]);
+    Py_XSETREF(zk_finish, args[2]);
+    Py_RETURN_NONE;
+}
+
+/* zeek._finish for conn: network.direction from two booleans. */
+static int
+conn_direction(PyObject *fields, PyObject *obj)
+{
+    PyObject *orig = PyDict_GetItemWithError(obj, js_local_orig);
+    if (orig == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *resp = PyDict_GetItemWithError(obj, js_local_resp);
+    if (resp == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyBool_Check(orig) || !PyBool_Check(resp)) {
+        return 0;
+    }
+    int index = (orig == Py_True ? 0 : 2) + (resp == Py_True ? 0 : 1);
+    return PyDict_SetItem(fields, js_direction, js_directions[index]);
+}
+
+static PyObject *
+zeek_event(PyObject *self, PyObject *record)
+{
+    if (zk_tables == NULL || ej_event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "zeek_event(): not configured");
+        return NULL;
+    }
+    PyObject *data = NULL, *fields = NULL, *when = NULL, *result = NULL;
+    PyObject *obj = load_line(record, &data);
+    if (obj == NULL) {
+        goto fallback;
+    }
+    PyObject *path = PyDict_GetItemWithError(obj, js_nul_path);
+    PyObject *owner = path != NULL && PyUnicode_CheckExact(path) ? PyDict_GetItemWithError(zk_tables, path) : NULL;
+    if (owner == NULL) {
+        goto fallback; /* the Python path makes the table, or raises */
+    }
+    PyObject *table = PyObject_GetAttr(owner, js_native);
+    if (table == NULL) {
+        goto fallback;
+    }
+    if (!PyTuple_CheckExact(table) || PyTuple_GET_SIZE(table) != 9) {
+        Py_DECREF(table);
+        PyErr_SetString(PyExc_TypeError, "zeek_event(): bad table");
+        goto fallback;
+    }
+    PyObject *ts = PyDict_GetItemWithError(obj, js_ts);
+    if (ts == NULL && PyErr_Occurred()) {
+        goto done;
+    }
+    when = event_time(ts == NULL ? Py_None : ts, record, zk_timestamp);
+    if (when == NULL) {
+        goto done;
+    }
+    PyObject *const *t = &PyTuple_GET_ITEM(table, 0);
+    if (!PyTuple_Check(t[0]) || !PyAnySet_Check(t[1]) || !PyDict_Check(t[2]) || !PyDict_Check(t[3]) ||
+        !PyDict_Check(t[4]) || !PyUnicode_Check(t[5]) || !PyLong_CheckExact(t[8])) {
+        PyErr_SetString(PyExc_TypeError, "zeek_event(): bad table");
+        goto done;
+    }
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
+    fields = zeek_fields_of(obj, t[0], t[1], t[2], t[3], t[4], t[5], big_int_in(bytes, PyBytes_GET_SIZE(data)));
+    if (fields == NULL) {
+        goto done;
+    }
+    if (t[7] != Py_None) {
+        PyObject *category = PyList_New(1);
+        if (category == NULL) {
+            goto done;
+        }
+        Py_INCREF(t[7]);
+        PyList_SET_ITEM(category, 0, t[7]);
+        int failed = PyDict_SetItem(fields, js_category, category);
+        Py_DECREF(category);
+        if (failed) {
+            goto done;
+        }
+    }
+    long finish = PyLong_AsLong(t[8]);
+    if (finish == 1 && conn_direction(fields, obj) < 0) {
+        goto done;
+    }
+    if (finish == 2) {
+        PyObject *call_args[3] = {fields, obj, path};
+        PyObject *none = PyObject_Vectorcall(zk_finish, call_args, 3, NULL);
+        if (none == NULL) {
+            goto done;
+        }
+        Py_DECREF(none);
+    }
+    fields = without_nul(data, fields);
+    result = make_event(record, when, t[6], fields);
+    when = fields = NULL; /* stolen */
+done:
+    Py_DECREF(table);
+    Py_XDECREF(when);
+    Py_XDECREF(fields);
+    Py_DECREF(obj);
+    Py_XDECREF(data);
+    return result;
+fallback:
+    Py_XDECREF(obj);
+    Py_XDECREF(data);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* -- suricata -- */
+
+enum { SK_ALERT = 1, SK_HTTP, SK_FILEINFO, SK_FLOW, SK_ANOMALY, SK_TLS, SK_COUNT };
+static PyObject *sr_datasets, *sr_plan, *sr_prefix, *sr_iso_time, *sr_outcomes;
+static PyObject *sr_specs[SK_COUNT]; /* per kind: {key: (name, type)} */
+static PyObject *sr_prefixes[SK_COUNT];
+static PyObject *ss_signature_id, *ss_action, *ss_rule_id, *ss_outcome, *ss_kind, *ss_alert, *ss_hostname,
+    *ss_url, *ss_protocol, *ss_url_domain, *ss_url_original, *ss_url_path, *ss_url_query, *ss_http_version,
+    *ss_file_name, *ss_file_path, *ss_event_type, *ss_timestamp, *ss_proto, *ss_flow_id, *ss_transport,
+    *ss_suricata_flow_id, *ss_network_protocol, *ss_version, *ss_fingerprint, *ss_sni, *ss_client_server_name,
+    *ss_server_name, *ss_tls_version, *ss_tls_version_protocol, *ss_server_sha1, *ss_ja3, *ss_ja3s, *ss_hash,
+    *ss_client_ja3, *ss_server_ja3s, *ss_rstrip, *ss_lower, *ss_dot, *ss_ports[2], *ss_moved[2];
+
+/* value.lower() (ASCII here, else str.lower); a new reference. */
+static PyObject *
+lower_of(PyObject *text)
+{
+    if (!PyUnicode_IS_ASCII(text)) {
+        return PyObject_CallMethodNoArgs(text, ss_lower);
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t k = 0;
+    while (k < n && !(s[k] >= 'A' && s[k] <= 'Z')) {
+        k++;
+    }
+    if (k == n) {
+        Py_INCREF(text);
+        return text;
+    }
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t j = 0; j < n; j++) {
+        o[j] = s[j] >= 'A' && s[j] <= 'Z' ? (Py_UCS1)(s[j] + 32) : s[j];
+    }
+    return out;
+}
+
+/* suricata._domain for a str: value.rstrip(".").lower(); NULL with no error for "" or a non-str. */
+static PyObject *
+domain_of(PyObject *value)
+{
+    if (value == NULL || !PyUnicode_CheckExact(value) || PyUnicode_GET_LENGTH(value) == 0) {
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(value)) {
+        PyObject *stripped = PyObject_CallMethodOneArg(value, ss_rstrip, ss_dot);
+        if (stripped == NULL) {
+            return NULL;
+        }
+        PyObject *out = PyObject_CallMethodNoArgs(stripped, ss_lower);
+        Py_DECREF(stripped);
+        return out;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    while (n > 0 && s[n - 1] == '.') {
+        n--;
+    }
+    PyObject *stripped = n == PyUnicode_GET_LENGTH(value) ? (Py_INCREF(value), value)
+                                                           : PyUnicode_Substring(value, 0, n);
+    if (stripped == NULL) {
+        return NULL;
+    }
+    PyObject *out = lower_of(stripped);
+    Py_DECREF(stripped);
+    return out;
+}
+
+/* Get obj[key] (borrowed) or NULL; -1 on error. */
+static int
+get_item(PyObject *obj, PyObject *key, PyObject **out)
+{
+    *out = PyDict_GetItemWithError(obj, key);
+    return *out == NULL && PyErr_Occurred() ? -1 : 0;
+}
+
+static int
+set_new(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int failed = PyDict_SetItem(fields, name, value);
+    Py_DECREF(value);
+    return failed;
+}
+
+static int
+sr_alert(PyObject *fields, PyObject *alert)
+{
+    PyObject *value;
+    if (rename_obj(fields, alert, sr_specs[SK_ALERT], sr_prefixes[SK_ALERT]) < 0 ||
+        get_item(alert, ss_signature_id, &value) < 0) {
+        return -1;
+    }
+    if (value != NULL && PyLong_CheckExact(value) && set_new(fields, ss_rule_id, PyObject_Str(value)) < 0) {
+        return -1;
+    }
+    if (get_item(alert, ss_action, &value) < 0) {
+        return -1;
+    }
+    if (value != NULL && PyUnicode_Check(value)) {
+        PyObject *outcome = PyDict_GetItemWithError(sr_outcomes, value);
+        if (outcome == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        if (outcome != NULL && PyDict_SetItem(fields, ss_outcome, outcome) < 0) {
+            return -1;
+        }
+    }
+    return PyDict_SetItem(fields, ss_kind, ss_alert);
+}
+
+/* suricata._http; 1 when done, 0 when the Python handler must run instead (a non-ASCII protocol, for
+ * the Unicode digits of its regex), -1 on error. */
+static int
+sr_http(PyObject *fields, PyObject *http)
+{
+    PyObject *host, *url, *protocol;
+    if (get_item(http, ss_protocol, &protocol) < 0) {
+        return -1;
+    }
+    if (protocol != NULL && PyUnicode_CheckExact(protocol) && !PyUnicode_IS_ASCII(protocol)) {
+        return 0;
+    }
+    if (rename_obj(fields, http, sr_specs[SK_HTTP], sr_prefixes[SK_HTTP]) < 0 ||
+        get_item(http, ss_hostname, &host) < 0) {
+        return -1;
+    }
+    PyObject *domain = domain_of(host);
+    if (domain == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (domain != NULL && set_new(fields, ss_url_domain, domain) < 0) {
+        return -1;
+    }
+    if (get_item(http, ss_url, &url) < 0) {
+        return -1;
+    }
+    if (url != NULL && PyUnicode_CheckExact(url)) {
+        Py_INCREF(url);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(url);
+        Py_ssize_t q = PyUnicode_FindChar(url, '?', 0, n, 1);
+        int failed = q == -2 || PyDict_SetItem(fields, ss_url_original, url) < 0 ||
+                     set_new(fields, ss_url_path, q < 0 ? (Py_INCREF(url), url) : PyUnicode_Substring(url, 0, q)) < 0 ||
+                     (q >= 0 && q + 1 < n && set_new(fields, ss_url_query, PyUnicode_Substring(url, q + 1, n)) < 0);
+        Py_DECREF(url);
+        if (failed) {
+            return -1;
+        }
+    }
+    if (protocol != NULL && PyUnicode_CheckExact(protocol)) { /* HTTP/(\d(?:\.\d)?), ASCII here */
+        const Py_UCS1 *s = PyUnicode_1BYTE_DATA(protocol);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(protocol);
+        int ok = (n == 6 || n == 8) && memcmp(s, "HTTP/", 5) == 0 && s[5] >= '0' && s[5] <= '9' &&
+                 (n == 6 || (s[6] == '.' && s[7] >= '0' && s[7] <= '9'));
+        if (ok && set_new(fields, ss_http_version, PyUnicode_Substring(protocol, 5, n)) < 0) {
+            return -1;
+        }
+    }
+    return 1;
+}
+
+static int
+sr_fileinfo(PyObject *fields, PyObject *info)
+{
+    PyObject *name;
+    if (rename_obj(fields, info, sr_specs[SK_FILEINFO], sr_prefixes[SK_FILEINFO]) < 0 ||
+        get_item(fields, ss_file_name, &name) < 0) {
+        return -1;
+    }
+    if (name == NULL || !PyUnicode_CheckExact(name)) {
+        return 0;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    Py_ssize_t slash = PyUnicode_FindChar(name, '/', 0, n, -1);
+    if (slash == -2) {
+        return -1;
+    }
+    if (slash < 0) {
+        return 0;
+    }
+    Py_INCREF(name);
+    int failed = PyDict_SetItem(fields, ss_file_path, name) < 0 ||
+                 set_new(fields, ss_file_name, PyUnicode_Substring(name, slash + 1, n)) < 0;
+    Py_DECREF(name);
+    return failed ? -1 : 0;
+}
+
+/* suricata._tls; 1 when done, 0 when the Python handler must run instead (a non-ASCII version or
+ * fingerprint: the regex's Unicode digits, str.upper), -1 on error. */
+static int
+sr_tls(PyObject *fields, PyObject *tls)
+{
+    PyObject *version, *fingerprint, *sni;
+    if (get_item(tls, ss_version, &version) < 0 || get_item(tls, ss_fingerprint, &fingerprint) < 0) {
+        return -1;
+    }
+    if ((version != NULL && PyUnicode_CheckExact(version) && !PyUnicode_IS_ASCII(version)) ||
+        (fingerprint != NULL && PyUnicode_CheckExact(fingerprint) && !PyUnicode_IS_ASCII(fingerprint))) {
+        return 0;
+    }
+    Py_XINCREF(version);
+    Py_XINCREF(fingerprint);
+    int failed = rename_obj(fields, tls, sr_specs[SK_TLS], sr_prefixes[SK_TLS]) < 0 || get_item(tls, ss_sni, &sni) < 0;
+    PyObject *domain = failed ? NULL : domain_of(sni);
+    if (domain == NULL && PyErr_Occurred()) {
+        failed = 1;
+    }
+    if (domain != NULL) {
+        failed = PyDict_SetItem(fields, ss_client_server_name, domain) < 0 ||
+                 PyDict_SetItem(fields, ss_server_name, domain) < 0;
+        Py_DECREF(domain);
+    }
+    if (!failed && version != NULL && PyUnicode_CheckExact(version)) { /* (TLS|SSL|DTLS) ?v?(\d)\.?(\d?) */
+        const char *v = (const char *)PyUnicode_1BYTE_DATA(version);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(version), at;
+        const char *protocol = NULL;
+        if (n >= 4 && memcmp(v, "DTLS", 4) == 0) {
+            protocol = "dtls", at = 4;
+        }
+        else if (n >= 3 && (memcmp(v, "TLS", 3) == 0 || memcmp(v, "SSL", 3) == 0)) {
+            protocol = v[0] == 'T' ? "tls" : "ssl", at = 3;
+        }
+        if (protocol != NULL) {
+            at += at < n && v[at] == ' ';
+            at += at < n && v[at] == 'v';
+            if (at < n && v[at] >= '0' && v[at] <= '9') {
+                char major = v[at++], minor = 0;
+                at += at < n && v[at] == '.';
+                if (at < n && v[at] >= '0' && v[at] <= '9') {
+                    minor = v[at++];
+                }
+                if (at == n) {
+                    char text[3] = {major, '.', minor};
+                    failed = set_new(fields, ss_tls_version, PyUnicode_FromStringAndSize(text, minor ? 3 : 1)) < 0 ||
+                             set_new(fields, ss_tls_version_protocol, PyUnicode_FromString(protocol)) < 0;
+                }
+            }
+        }
+    }
+    if (!failed && fingerprint != NULL && PyUnicode_CheckExact(fingerprint) && PyUnicode_GET_LENGTH(fingerprint) == 59) {
+        const Py_UCS1 *f = PyUnicode_1BYTE_DATA(fingerprint);
+        char hex[59];
+        Py_ssize_t count = 0;
+        for (Py_ssize_t k = 0; k < 59; k++) {
+            if (f[k] != ':') {
+                hex[count++] = f[k] >= 'a' && f[k] <= 'z' ? (char)(f[k] - 32) : (char)f[k];
+            }
+        }
+        failed = set_new(fields, ss_server_sha1, PyUnicode_FromStringAndSize(hex, count)) < 0;
+    }
+    Py_XDECREF(version);
+    Py_XDECREF(fingerprint);
+    PyObject *keys[2] = {ss_ja3, ss_ja3s}, *names[2] = {ss_client_ja3, ss_server_ja3s};
+    for (int k = 0; k < 2 && !failed; k++) {
+        PyObject *ja, *digest = NULL;
+        failed = get_item(tls, keys[k], &ja) < 0 ||
+                 (ja != NULL && PyDict_CheckExact(ja) && get_item(ja, ss_hash, &digest) < 0);
+        if (!failed && digest != NULL && PyUnicode_CheckExact(digest)) {
+            failed = PyDict_SetItem(fields, names[k], digest) < 0;
+        }
+    }
+    return failed ? -1 : 1;
+}
+
+/* One sub-object through its handler: here for the codes of SK_*, else (code 0, or http with a
+ * non-ASCII protocol) the Python handler. */
+static int
+sr_object(PyObject *fields, long code, PyObject *value, PyObject *handler)
+{
+    switch (code) {
+    case SK_ALERT:
+        return sr_alert(fields, value);
+    case SK_HTTP: {
+        int done = sr_http(fields, value);
+        if (done != 0) {
+            return done < 0 ? -1 : 0;
+        }
+        break;
+    }
+    case SK_TLS: {
+        int done = sr_tls(fields, value);
+        if (done != 0) {
+            return done < 0 ? -1 : 0;
+        }
+        break;
+    }
+    case SK_FILEINFO:
+        return sr_fileinfo(fields, value);
+    case SK_FLOW:
+    case SK_ANOMALY:
+        return rename_obj(fields, value, sr_specs[code], sr_prefixes[code]);
+    default:
+        break;
+    }
+    PyObject *call_args[2] = {fields, value};
+    PyObject *result = PyObject_Vectorcall(handler, call_args, 2, NULL);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+/* suricata._top_fields with one look-up per key in sr_plan (made by suricata_configure from top,
+ * handlers and skip, which are disjoint): key -> (name, type) for a plain rename, (code, handler) for a
+ * sub-object, None for a skipped key; any other key, or a value of another type, is flattened. */
+static int
+sr_top_fields(PyObject *fields, PyObject *obj)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        PyObject *entry = PyDict_GetItemWithError(sr_plan, key);
+        if (entry == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        if (entry == Py_None) {
+            continue;
+        }
+        Py_INCREF(key);
+        Py_INCREF(value);
+        Py_XINCREF(entry);
+        int failed, done = 0;
+        if (entry != NULL) { /* always a 2-tuple (suricata_configure) */
+            PyObject *first = PyTuple_GET_ITEM(entry, 0), *second = PyTuple_GET_ITEM(entry, 1);
+            if (PyLong_CheckExact(first)) {
+                if (PyDict_CheckExact(value)) {
+                    failed = sr_object(fields, PyLong_AsLong(first), value, second);
+                    done = 1;
+                }
+            }
+            else if ((PyObject *)Py_TYPE(value) == second) {
+                failed = PyDict_SetItem(fields, first, value);
+                done = 1;
+            }
+        }
+        if (!done) {
+            PyObject *name = PyUnicode_Concat(sr_prefix, key);
+            failed = name == NULL ? -1 : flatten_into(fields, name, value, 0);
+            Py_XDECREF(name);
+        }
+        Py_XDECREF(entry);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (failed) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* fields[name] = fields[name].lower() when it is a str */
+static int
+lower_in(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (value == NULL || !PyUnicode_CheckExact(value)) {
+        return 0;
+    }
+    return set_new(fields, name, lower_of(value));
+}
+
+/* suricata._fix */
+static int
+sr_fix(PyObject *fields, PyObject *obj)
+{
+    for (int k = 0; k < 2; k++) {
+        PyObject *port;
+        if (get_item(fields, ss_ports[k], &port) < 0) {
+            return -1;
+        }
+        if (port == NULL) {
+            continue;
+        }
+        int ok;
+        if (PyLong_CheckExact(port)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(port, &overflow);
+            if (v == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            ok = !overflow && v >= 0 && v <= 65535;
+        }
+        else { /* not reached (only ints are stored there); compare as Python would */
+            PyObject *zero = PyLong_FromLong(0), *top = PyLong_FromLong(65535);
+            int low = zero == NULL || top == NULL ? -1 : PyObject_RichCompareBool(zero, port, Py_LE);
+            int high = low <= 0 ? low : PyObject_RichCompareBool(port, top, Py_LE);
+            Py_XDECREF(zero);
+            Py_XDECREF(top);
+            if (high < 0) {
+                return -1;
+            }
+            ok = high;
+        }
+        if (!ok) {
+            Py_INCREF(port);
+            int failed = PyDict_DelItem(fields, ss_ports[k]) < 0 || set_new(fields, ss_moved[k], PyObject_Str(port)) < 0;
+            Py_DECREF(port);
+            if (failed) {
+                return -1;
+            }
+        }
+    }
+    PyObject *value;
+    if (get_item(obj, ss_proto, &value) < 0 || lower_in(fields, ss_transport, value) < 0 ||
+        get_item(obj, ss_flow_id, &value) < 0) {
+        return -1;
+    }
+    if (value != NULL && PyLong_CheckExact(value) &&
+        set_new(fields, ss_suricata_flow_id, PyObject_Str(value)) < 0) {
+        return -1;
+    }
+    if (get_item(fields, ss_network_protocol, &value) < 0) {
+        return -1;
+    }
+    return lower_in(fields, ss_network_protocol, value);
+}
+
+/* sr_plan from top {key: (name, type)}, handlers {key: callable}, skip and kinds {key: code}; a key
+ * in two of top, handlers and skip is refused (the one look-up relies on their being disjoint). */
+static PyObject *
+sr_make_plan(PyObject *top, PyObject *handlers, PyObject *skip, PyObject *kinds)
+{
+    PyObject *plan = PyDict_New();
+    if (plan == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0, total = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(top, &pos, &key, &value)) {
+        if (!PyTuple_CheckExact(value) || PyTuple_GET_SIZE(value) != 2 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(value, 0)) ||
+            !PyType_Check(PyTuple_GET_ITEM(value, 1)) || PyDict_SetItem(plan, key, value) < 0) {
+            goto bad;
+        }
+        total++;
+    }
+    pos = 0;
+    while (PyDict_Next(handlers, &pos, &key, &value)) {
+        PyObject *code = PyDict_GetItemWithError(kinds, key);
+        if (code == NULL && PyErr_Occurred()) {
+            goto bad;
+        }
+        long number = code != NULL && PyLong_CheckExact(code) ? PyLong_AsLong(code) : 0;
+        if (number < 0 || number >= SK_COUNT || !PyCallable_Check(value)) {
+            goto bad;
+        }
+        PyObject *entry = Py_BuildValue("(lO)", number, value);
+        if (entry == NULL || PyDict_SetItem(plan, key, entry) < 0) {
+            Py_XDECREF(entry);
+            goto bad;
+        }
+        Py_DECREF(entry);
+        total++;
+    }
+    PyObject *iterator = PyObject_GetIter(skip);
+    if (iterator == NULL) {
+        goto bad;
+    }
+    while ((key = PyIter_Next(iterator)) != NULL) {
+        int failed = PyDict_SetItem(plan, key, Py_None);
+        Py_DECREF(key);
+        if (failed) {
+            Py_DECREF(iterator);
+            goto bad;
+        }
+        total++;
+    }
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) {
+        goto bad;
+    }
+    if (PyDict_GET_SIZE(plan) != total) {
+        PyErr_SetString(PyExc_ValueError, "suricata_configure(): top, handlers and skip must be disjoint");
+        goto bad;
+    }
+    return plan;
+bad:
+    if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "suricata_configure(): bad top, handlers or kinds");
+    }
+    Py_DECREF(plan);
+    return NULL;
+}
+
+/* suricata_configure(datasets, top, handlers, skip, prefix, kinds: {key: code}, specs: {code: (renames,
+ * prefix)}, outcomes, iso_time). ``datasets`` is kept by reference: suricata.parse fills it. */
+static PyObject *
+suricata_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyDict_CheckExact(args[2]) ||
+        !PyAnySet_Check(args[3]) || !PyUnicode_Check(args[4]) || !PyDict_CheckExact(args[5]) ||
+        !PyDict_CheckExact(args[6]) || !PyDict_CheckExact(args[7]) || !PyCallable_Check(args[8])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "suricata_configure(datasets, top, handlers, skip, prefix, kinds, specs, outcomes, iso_time)");
+        return NULL;
+    }
+    PyObject *specs[SK_COUNT] = {NULL}, *prefixes[SK_COUNT] = {NULL};
+    for (int code = SK_ALERT; code < SK_COUNT; code++) {
+        PyObject *number = PyLong_FromLong(code);
+        PyObject *entry = number == NULL ? NULL : PyDict_GetItemWithError(args[6], number);
+        Py_XDECREF(number);
+        if (entry == NULL || !PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 ||
+            !PyDict_CheckExact(PyTuple_GET_ITEM(entry, 0)) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 1))) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "suricata_configure(): specs needs (renames, prefix) per code");
+            }
+            return NULL;
+        }
+        specs[code] = PyTuple_GET_ITEM(entry, 0);
+        prefixes[code] = PyTuple_GET_ITEM(entry, 1);
+    }
+    for (int code = SK_ALERT; code < SK_COUNT; code++) {
+        Py_INCREF(specs[code]);
+        Py_XSETREF(sr_specs[code], specs[code]);
+        Py_INCREF(prefixes[code]);
+        Py_XSETREF(sr_prefixes[code], prefixes[code]);
+    }
+    PyObject *plan = sr_make_plan(args[1], args[2], args[3], args[5]);
+    if (plan == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(sr_plan, plan);
+    PyObject **targets[9] = {&sr_datasets, NULL, NULL, NULL, &sr_prefix, NULL, NULL, &sr_outcomes, &sr_iso_time};
+    for (int k = 0; k < 9; k++) {
+        if (targets[k] != NULL) {
+            Py_INCREF(args[k]);
+            Py_XSETREF(*targets[k], args[k]);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+suricata_event(PyObject *self, PyObject *record)
+{
+    if (sr_datasets == NULL || ej_event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "suricata_event(): not configured");
+        return NULL;
+    }
+    PyObject *data = NULL, *fields = NULL, *known = NULL, *stamp = NULL;
+    PyObject *obj = load_line(record, &data);
+    if (obj == NULL) {
+        goto fallback;
+    }
+    PyObject *event_type = PyDict_GetItemWithError(obj, ss_event_type);
+    known = event_type != NULL && PyUnicode_CheckExact(event_type) ? PyDict_GetItemWithError(sr_datasets, event_type)
+                                                                    : NULL;
+    stamp = known != NULL ? PyDict_GetItemWithError(obj, ss_timestamp) : NULL;
+    if (stamp == NULL || !PyUnicode_CheckExact(stamp) || !PyTuple_CheckExact(known) || PyTuple_GET_SIZE(known) != 2) {
+        goto fallback; /* the Python path learns the type, or raises */
+    }
+    Py_INCREF(known);
+    Py_INCREF(stamp);
+    PyObject *result = NULL, *category = PyTuple_GET_ITEM(known, 1);
+    fields = PyDict_New();
+    if (fields == NULL || sr_top_fields(fields, obj) < 0 || sr_fix(fields, obj) < 0) {
+        goto done;
+    }
+    if (category != Py_None && set_new(fields, js_category, PySequence_List(category)) < 0) {
+        goto done;
+    }
+    fields = without_nul(data, fields);
+    if (fields == NULL) {
+        goto done;
+    }
+    PyObject *when = event_time(stamp, record, sr_iso_time);
+    result = make_event(record, when, PyTuple_GET_ITEM(known, 0), fields);
+    fields = NULL; /* stolen */
+done:
+    Py_XDECREF(fields);
+    Py_DECREF(known);
+    Py_DECREF(stamp);
+    Py_DECREF(obj);
+    Py_DECREF(data);
+    return result;
+fallback:
+    Py_XDECREF(obj);
+    Py_XDECREF(data);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+events_init(void)
+{
+    static const char *directions[4] = {"internal", "outbound", "inbound", "external"};
+    for (int k = 0; k < 4; k++) {
+        if ((js_directions[k] = PyUnicode_InternFromString(directions[k])) == NULL) {
+            return -1;
+        }
+    }
+#define INTERN(var, text)                                                                                          \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) {                                                        \
+        return -1;                                                                                                 \
+    }
+    INTERN(js_data, "data");
+    INTERN(js_timezone, "timezone");
+    INTERN(js_tenant, "tenant_id");
+    INTERN(js_sensor, "sensor_id");
+    INTERN(js_nul_path, "_path");
+    INTERN(js_ts, "ts");
+    INTERN(js_category, "event.category");
+    INTERN(js_native, "native");
+    INTERN(zk_resolved_ip, "dns.resolved_ip");
+    INTERN(js_local_orig, "local_orig");
+    INTERN(js_local_resp, "local_resp");
+    INTERN(js_direction, "network.direction");
+    INTERN(ss_signature_id, "signature_id");
+    INTERN(ss_action, "action");
+    INTERN(ss_rule_id, "rule.id");
+    INTERN(ss_outcome, "event.outcome");
+    INTERN(ss_kind, "event.kind");
+    INTERN(ss_alert, "alert");
+    INTERN(ss_hostname, "hostname");
+    INTERN(ss_url, "url");
+    INTERN(ss_protocol, "protocol");
+    INTERN(ss_url_domain, "url.domain");
+    INTERN(ss_url_original, "url.original");
+    INTERN(ss_url_path, "url.path");
+    INTERN(ss_url_query, "url.query");
+    INTERN(ss_http_version, "http.version");
+    INTERN(ss_file_name, "file.name");
+    INTERN(ss_file_path, "file.path");
+    INTERN(ss_event_type, "event_type");
+    INTERN(ss_timestamp, "timestamp");
+    INTERN(ss_proto, "proto");
+    INTERN(ss_flow_id, "flow_id");
+    INTERN(ss_transport, "network.transport");
+    INTERN(ss_suricata_flow_id, "suricata.flow_id");
+    INTERN(ss_network_protocol, "network.protocol");
+    INTERN(ss_version, "version");
+    INTERN(ss_fingerprint, "fingerprint");
+    INTERN(ss_sni, "sni");
+    INTERN(ss_client_server_name, "tls.client.server_name");
+    INTERN(ss_server_name, "tls.server.name");
+    INTERN(ss_tls_version, "tls.version");
+    INTERN(ss_tls_version_protocol, "tls.version_protocol");
+    INTERN(ss_server_sha1, "tls.server.hash.sha1");
+    INTERN(ss_ja3, "ja3");
+    INTERN(ss_ja3s, "ja3s");
+    INTERN(ss_hash, "hash");
+    INTERN(ss_client_ja3, "tls.client.ja3");
+    INTERN(ss_server_ja3s, "tls.server.ja3s");
+    INTERN(ss_rstrip, "rstrip");
+    INTERN(ss_lower, "lower");
+    INTERN(ss_dot, ".");
+    INTERN(ss_ports[0], "source.port");
+    INTERN(ss_ports[1], "destination.port");
+    INTERN(ss_moved[0], "suricata.source.port");
+    INTERN(ss_moved[1], "suricata.destination.port");
+#undef INTERN
+    return 0;
+}
+
 /* configure(json_text): the function flatten() uses for values it cannot store flat. */
 static PyObject *
 configure(PyObject *self, PyObject *func)
@@ -1953,6 +3246,13 @@ static PyMethodDef methods[] = {
     {"evtx_copy", (PyCFunction)(void (*)(void))evtx_copy, METH_FASTCALL, "evtx.values.copy in C."},
     {"evtx_configure", (PyCFunction)(void (*)(void))evtx_configure, METH_FASTCALL,
      "Set the evtx tables evtx_fields() uses."},
+    {"events_configure", (PyCFunction)(void (*)(void))events_configure, METH_FASTCALL,
+     "Set the Event class and the functions zeek_event() and suricata_event() use."},
+    {"zeek_configure", (PyCFunction)(void (*)(void))zeek_configure, METH_FASTCALL, "Set zeek_event()'s tables."},
+    {"zeek_event", (PyCFunction)zeek_event, METH_O, "zeek.parse in C (None: take the Python path)."},
+    {"suricata_configure", (PyCFunction)(void (*)(void))suricata_configure, METH_FASTCALL,
+     "Set suricata_event()'s tables."},
+    {"suricata_event", (PyCFunction)suricata_event, METH_O, "suricata.parse in C (None: take the Python path)."},
     {"configure", (PyCFunction)configure, METH_O, "Set the json_text fallback of flatten()."},
     {NULL, NULL, 0, NULL},
 };
@@ -1987,6 +3287,9 @@ PyInit__speedups(void)
     }
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) {
+        return NULL;
+    }
+    if (events_init() < 0) {
         return NULL;
     }
     return PyModule_Create(&module);

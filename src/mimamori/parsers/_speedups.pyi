@@ -1,9 +1,10 @@
 """Type stub of the optional C extension ``_speedups.c``; see ``_native`` for how it is selected."""
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from mimamori.domain.models import Fields
+from mimamori.domain.models import Event, Fields, RawRecord
 
 def kv_split(body: str, /) -> dict[str, str] | None: ...
 def to_ints(values: Sequence[str], limit: int, /) -> list[int] | None: ...
@@ -59,3 +60,31 @@ def evtx_configure(
 def evtx_get(data: dict[str, Any], name: str, /) -> str | None: ...
 def evtx_copy(fields: Fields, data: dict[str, Any], names: dict[str, str], /) -> None: ...
 def configure(json_text: Callable[[Any], str], /) -> None: ...
+def events_configure(
+    event: type[Event],
+    slots: tuple[str, ...],
+    loads: Callable[[bytes], Any],
+    clean_nul: Callable[[Fields], Fields],
+    /,
+) -> None: ...
+def zeek_configure(
+    tables: dict[str, Any],
+    timestamp: Callable[[Any, str], datetime],
+    finish: Callable[..., None],
+    handlers: dict[Any, int],
+    /,
+) -> None: ...
+def zeek_event(record: RawRecord, /) -> Event | None: ...
+def suricata_configure(
+    datasets: dict[str, Any],
+    top: dict[str, tuple[str, type[Any]]],
+    handlers: dict[str, Callable[[Fields, dict[str, Any]], None]],
+    skip: frozenset[str],
+    prefix: str,
+    kinds: dict[str, int],
+    specs: dict[int, tuple[dict[str, tuple[str, type[Any]]], str]],
+    outcomes: dict[str, str],
+    iso_time: Callable[[str, str], datetime],
+    /,
+) -> None: ...
+def suricata_event(record: RawRecord, /) -> Event | None: ...

@@ -7,7 +7,10 @@ Every event type shares the flow 5-tuple (``src_ip``, ``dest_port``, ``proto``..
 (an alert carries the ``http``/``tls``/``dns`` object of its transaction too); any other key, and every
 other event type (ssh, smtp, netflow, stats...), is kept flat as ``suricata.<key>...``. Alert action
 ``allowed`` gives ``event.outcome`` "success", ``blocked`` gives "failure" (an IPS drop). With the C
-speedups built (``_native``) the key loops and ``flatten`` run in C, with the same results.
+speedups built (``_native``) the key loops and ``flatten`` run in C, with the same results; and
+``_speedups.suricata_event`` does all of ``parse`` for the common lines (the alert, http, tls, fileinfo,
+flow and anomaly handlers in C, dns through its function here), leaving every other line (and the
+first line of each event type) to ``_parse``.
 """
 
 from __future__ import annotations
@@ -251,6 +254,14 @@ def _fix(fields: Fields, obj: dict[str, Any]) -> None:
 
 def parse(record: RawRecord) -> Event | None:
     """Parse one EVE JSON line; a blank line gives ``None``, anything malformed raises ``ParseError``."""
+    if _suricata_event is not None:  # the whole of _parse in C for the common lines (``_native``)
+        event = _suricata_event(record)
+        if event is not None:
+            return event
+    return _parse(record)
+
+
+def _parse(record: RawRecord) -> Event | None:
     data = record.data
     if data[:1] != b"{" and not data.strip():
         return None
@@ -279,3 +290,13 @@ def parse(record: RawRecord) -> Event | None:
         fields = _json.clean_nul(fields)
     when = _json.iso_time(timestamp, record.timezone)
     return Event(when, record.tenant_id, dataset, fields, record.sensor_id)
+
+
+# ``_native.suricata_event``: the sub-objects whose handler runs in C (the others call theirs above).
+_C_KINDS = {"alert": 1, "http": 2, "fileinfo": 3, "flow": 4, "anomaly": 5, "tls": 6}
+_suricata_event = _native.suricata_event
+if _native.suricata_configure is not None:
+    _native.suricata_configure(
+        _DATASETS, _TOP, _OBJECTS, _SKIP, "suricata.", _C_KINDS,
+        {code: (_PLAIN[kind], _PREFIX[kind]) for kind, code in _C_KINDS.items()}, _OUTCOME, _json.iso_time,
+    )  # fmt: skip

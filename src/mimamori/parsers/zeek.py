@@ -16,7 +16,10 @@ line whose value types are exactly those of its layout's first line takes the pl
 position, one ``dict.update`` for the rest). Otherwise, and on lines with an integer literal of 19+
 digits (beyond 64 bits), the keys are checked (``Renamer``) or taken one by one. All paths give the
 same fields. With the C speedups built (``_native``), ``_speedups.zeek_fields`` does that whole step
-(check, bulk rename or key by key, the same handlers) in one call and the plans are not used.
+(check, bulk rename or key by key, the same handlers) in one call and the plans are not used; and
+``_speedups.zeek_event`` does all of ``parse`` (decode, table, time, fields, Event) for the common
+lines from ``_TABLES`` (``_Table.native``), leaving every other line (and the first line of each log
+type) to ``_parse``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from mimamori.errors import ParseError
 from mimamori.parsers import _json, _native
 from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._zeek_fields import CATEGORY, COMMON, SPECS, X509, Handler, count, flag, port, text
+from mimamori.parsers._zeek_fields import NATIVE as NATIVE_HANDLERS
 
 FORMAT = "zeek"
 
@@ -108,7 +112,7 @@ class _Table:
     """
 
     __slots__ = (
-        "category", "dataset", "known", "path", "plans", "popped", "prefix", "renamer", "slow",
+        "category", "dataset", "known", "native", "path", "plans", "popped", "prefix", "renamer", "slow",
     )  # fmt: skip
 
     def __init__(self, path: str) -> None:
@@ -130,6 +134,12 @@ class _Table:
             **dict.fromkeys(self.popped),
         }
         self.plans: BoundedCache[tuple[str, ...], _Plan] = BoundedCache(_MAX_PLANS)
+        # For ``_native.zeek_event`` (finish: 0 none, 1 conn's direction in C, 2 ``_finish``).
+        finish = 1 if path == "conn" else 2 if path in _FINISHED else 0
+        self.native = (
+            self.popped, _SKIP, self.known, self.renamer.names, self.slow, self.prefix, self.dataset,
+            self.category, finish,
+        )  # fmt: skip
 
     def handle(self, fields: Fields, key: str, value: Any) -> None:
         """The slow path for one key: conversions, wrong types, lists, objects, huge integers."""
@@ -254,6 +264,14 @@ def _finish(fields: Fields, obj: dict[str, Any], path: str) -> None:
 
 def parse(record: RawRecord) -> Event | None:
     """Parse one Zeek JSON line; ``#`` and blank lines give ``None``, anything malformed raises."""
+    if _zeek_event is not None:  # the whole of _parse in C for the common lines (``_native``)
+        event = _zeek_event(record)
+        if event is not None:
+            return event
+    return _parse(record)
+
+
+def _parse(record: RawRecord) -> Event | None:
     data = record.data
     first = data[:1]
     if first != b"{":
@@ -295,3 +313,6 @@ def parse(record: RawRecord) -> Event | None:
 _FINISHED = frozenset(("conn", "notice", "software", "x509", "smb_files"))
 _zeek_fields = _native.zeek_fields
 _has_big_int = _native.has_big_int or _json.has_big_int
+_zeek_event = _native.zeek_event
+if _native.zeek_configure is not None:
+    _native.zeek_configure(_TABLES, _timestamp, _finish, NATIVE_HANDLERS)

@@ -9,14 +9,17 @@ the extension is not built or ``MIMAMORI_PURE=1`` is set (then there is nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from bench.mutations import mutate
+from bench.parser_corpus import corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +46,8 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (fortigate, "_to_ints", _fast.to_ints),
     (fortigate, "_rename_values", None),
     (fortigate, "_drop_unset", None),
+    (zeek, "_zeek_event", None),
+    (suricata, "_suricata_event", None),
     (zeek, "_zeek_fields", None),
     (zeek, "_has_big_int", _json.has_big_int),
     (zeek, "_flatten", _json.flatten),
@@ -81,10 +86,15 @@ def outcome(call: Callable[[], Any]) -> Any:
         return (type(exc).__name__, str(exc))
 
 
-def as_tuple(event: Event | None) -> Any:
+def as_tuple(event: Event | None, ordered: bool = False) -> Any:
     if event is None:
         return None
-    return (event.timestamp, event.tenant_id, event.dataset, event.sensor_id, event.fields)
+    # The time zone object too, and with ``ordered`` the field order (zeek and suricata build the very
+    # same Event in C: their whole parse is there).
+    return (
+        event.timestamp, event.timestamp.tzinfo, event.tenant_id, event.dataset, event.sensor_id,
+        event.fields, list(event.fields) if ordered else None, event.raw,
+    )  # fmt: skip
 
 
 # -- kv_split ------------------------------------------------------------------------------------------
@@ -336,9 +346,10 @@ def same_event(fmt: str, data: bytes) -> None:
         "evtx": evtx.parse,
     }[fmt]
     rec = record(fmt, data)
-    native = outcome(lambda: as_tuple(parse(rec)))
+    ordered = fmt in ("zeek", "suricata")
+    native = outcome(lambda: as_tuple(parse(rec), ordered))
     with pure():
-        expected = outcome(lambda: as_tuple(parse(rec)))
+        expected = outcome(lambda: as_tuple(parse(rec), ordered))
     assert native == expected, data[:200]
 
 
@@ -377,3 +388,194 @@ def test_json_parsers_give_the_same_events_on_random_objects(
 )
 def test_fortigate_hostile_lines(line: bytes) -> None:
     same_event("fortigate", line)
+
+
+# -- zeek_event, suricata_event: whole events ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["zeek", "suricata"])
+def test_whole_events_on_the_real_samples_and_their_mutations(fmt: str) -> None:
+    """Golden, simulated and (when present) the real Zeek/Suricata samples of ``/work/shared/data``."""
+    lines = corpus(fmt, real_limit=20_000)
+    for line in lines:
+        same_event(fmt, line)
+    rng = random.Random(5)
+    for _ in range(3000):
+        same_event(fmt, mutate(rng.choice(lines), rng))
+
+
+def test_the_c_path_takes_the_common_lines() -> None:
+    """Not a silent fallback: the common lines give their Event from C (None means the Python path)."""
+    assert _native.zeek_event is not None
+    assert _native.suricata_event is not None
+    zeek.parse(record("zeek", b'{"_path":"conn","ts":1.5}'))  # the first line of a type makes its table
+    suricata.parse(record("suricata", b'{"event_type":"alert","timestamp":"2024-03-01T00:00:00Z"}'))
+    assert _native.zeek_event(record("zeek", b'{"_path":"conn","ts":1.5,"id.orig_p":1}')) is not None
+    line = b'{"event_type":"alert","timestamp":"2024-03-01T00:00:00Z","alert":{"signature_id":1}}'
+    assert _native.suricata_event(record("suricata", line)) is not None
+    for hard in [b"", b" {}", b"#x", b"{bad", b"[1]", b'{"_path":"conn"', b'{"_path":"never_seen_yet"}']:
+        assert _native.zeek_event(record("zeek", hard)) is None
+        assert _native.suricata_event(record("suricata", hard)) is None
+
+
+TIMES = st.floats(min_value=-7e10, max_value=3e11, allow_nan=False) | st.sampled_from(
+    [0.0, -0.0, 0.5, -0.5, 1.0000005, 1.0000015, -1.0000005, 1521911720.8657159, 1e-7, -1e-7,
+     -62135596800.0, -62135596800.5, -62135596799.9999995, 253402300799.999999, 253402300799.9999996,
+     253402300800.0, 1e300, -1e300, 2.0**63, 4.9e-324, 1700000000.9999995,
+     # exact halves of a microsecond (k/128 s): CPython rounds them half to even
+     0.0078125, 1.0078125, 0.0390625, -0.0078125, -0.0390625, 1700000000.0078125, 1700000000.0390625]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(ts=TIMES | st.integers(-(2**66), 2**66))
+def test_zeek_epoch_times_are_pythons(ts: float) -> None:
+    """``datetime.fromtimestamp(ts, UTC)``'s rounding (half to even) and range, computed in C."""
+    same_event("zeek", json.dumps({"_path": "conn", "ts": ts}).encode())
+
+
+@st.composite
+def iso_times(draw: st.DrawFn) -> str:
+    """ISO-8601-like text, valid or nearly: every part may be out of range or of an odd form."""
+
+    def num(width: int, low: int, high: int) -> str:
+        return str(draw(st.integers(low, high))).zfill(width)
+
+    date = f"{num(4, 0, 9999)}-{num(2, 0, 13)}-{num(2, 0, 32)}"
+    time = f"{num(2, 0, 25)}:{num(2, 0, 61)}:{num(2, 0, 61)}"
+    fraction = draw(st.sampled_from(["", ".", ".1", ".12", ".123", ".1234", ".123456", ".1234567", ",123"]))
+    offset = draw(
+        st.sampled_from(["", "Z", "z", "+00:00", "-0600", "+0530", "+05:30", "+23:59", "-23:59", "+24:00",
+                         "+05", "+05:30:15", "-00:60", "+1:00", "Z ", " Z", "+05:3", "+١٢:٠٠"])
+    )  # fmt: skip
+    separator = draw(st.sampled_from(["T", "T", "T", " ", "t", "x"]))
+    return date + separator + time + fraction + offset
+
+
+EDGES = st.sampled_from(
+    ["0001-01-01T00:00:00Z", "0001-01-01T05:00:00+06:00", "0001-01-01T05:00:00-06:00",
+     "9999-12-31T23:59:59.999999Z", "9999-12-31T23:00:00-01:00", "9999-12-31T23:00:00+01:00",
+     "2024-02-29T12:00:00Z", "2023-02-29T12:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+     "2018-03-24T14:37:19.037299-0600", "2018-03-24T17:15:20.865716Z", "", "2024", "２０２４-01-01T00:00:00Z",
+     "2024-01-01T00:00:00.١٢٣Z"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    text=st.one_of(iso_times(), iso_times(), iso_times(), EDGES),
+    zone=st.sampled_from(["UTC", "Asia/Tokyo", "America/Denver", "Nowhere/X"]),
+)
+def test_iso_times_are_pythons(text: str, zone: str) -> None:
+    """``fromisoformat(...).astimezone(UTC)`` in C for the common forms; everything else is Python's."""
+    for fmt, obj in [
+        ("suricata", {"event_type": "flow", "timestamp": text}),
+        ("zeek", {"_path": "dns", "ts": text}),
+    ]:
+        rec = dataclasses.replace(record(fmt, json.dumps(obj).encode()), timezone=zone)
+        parse = zeek.parse if fmt == "zeek" else suricata.parse
+        native = outcome(lambda: as_tuple(parse(rec), True))  # noqa: B023 - called at once
+        with pure():
+            expected = outcome(lambda: as_tuple(parse(rec), True))  # noqa: B023
+        assert native == expected, text
+
+
+HOSTILE_SURICATA = [
+    {"alert": [1]}, {"alert": {"signature_id": 2**70, "action": "blocked", "rev": 2**64}},
+    {"alert": {"signature_id": True, "action": ["allowed"], "severity": -(2**63)}},
+    {"http": "x"}, {"http": {"protocol": "HTTP/\u0661.\u0661", "url": "/a?b"}},
+    {"http": {"protocol": "HTTP/1.1x", "url": 5, "hostname": "..."}},
+    {"http": {"protocol": "HTTP/2", "url": "?", "hostname": "ÉXAMPLE.Com.", "status": 2**64}},
+    {"http": {"protocol": "HTTP/", "url": "/p?", "hostname": ""}}, {"http": {"url": "/x?y?z", "hostname": 1}},
+    {"fileinfo": {"filename": "/a/b/c.exe", "size": 2**63}}, {"fileinfo": {"filename": "c/"}},
+    {"fileinfo": {"filename": ["a/b"]}}, {"flow": {"start": 1, "pkts_toserver": 2**63 - 1}},
+    {"anomaly": {"event": None}}, {"tls": {"sni": "A.B.", "version": "TLS 1.2", "ja3": {"hash": "h"}}},
+    {"dns": {"queries": [{"rrname": "X."}], "answers": [{"rdata": "1.2.3.4", "rrtype": "A"}]}},
+    {"src_port": 2**64, "dest_port": -1, "proto": "TCP", "flow_id": 2**65, "app_proto": "HTTP"},
+    {"src_port": 70000, "dest_port": 65535, "proto": "ÜDP", "app_proto": "İ"},
+    {"src_ip": "\u0000", "x\u0000": "y\u0000", "alert": {"signature": "a\u0000b"}},
+    {"payload": "A" * 100_000, "packet": [1, [2], {"a": 1}]},
+    {"tls": {"version": "TLSv1.2", "fingerprint": "ab:" * 19 + "cd", "ja3": {"hash": 5}, "ja3s": {"hash": "s"}}},
+    {"tls": {"version": "TLS 1.3", "fingerprint": "é" * 59, "sni": "Ä.B.", "ja3": ["hash"]}},
+    {"tls": {"version": "SSLv3", "fingerprint": "a" * 58, "sni": "...", "subject": 1, "serial": "x"}},
+    {"tls": {"version": "DTLSv1.0", "fingerprint": "A:b" * 19 + "zz", "sni": ""}},
+    {"tls": {"version": "TLS v\u0661"}}, {"tls": {"version": "TLSv1."}}, {"tls": {"version": "TLS"}},
+    {"tls": {"version": "TLSv12x"}}, {"tls": {"version": "tls1.2"}}, {"tls": {"version": "TLS  1"}},
+    {"tls": {"version": 12, "fingerprint": 59, "sni": ["a"], "ja3": None}}, {"tls": []},
+]  # fmt: skip
+HOSTILE_ZEEK = [
+    {"local_orig": True, "local_resp": False}, {"local_orig": 1, "local_resp": False},
+    {"local_orig": [True], "local_resp": {}}, {"id.orig_p": 2**64, "id.resp_p": -1, "duration": 2**70},
+    {"id.orig_h": "\u0000", "x\u0000": "\u0000"}, {"uid": "A" * 100_000}, {"ts": True}, {"ts": None},
+    {"ts": [1.5]}, {"ts": "1.5"}, {"ts": 10**30}, {"ts": 1}, {"orig_l2_addr": "00:0c:29:ab:cd:ef"},
+    # the handlers run in C (_zeek_fields.NATIVE)
+    {"answers": ["A.B.", "1.2.3.4", "...", "", "TXT 16 v=spf1 -all", "::1", "1.2.3", ".", "a:b."]},
+    {"answers": ["É.", "١٢٣"]}, {"answers": ["a", 1]}, {"answers": []}, {"answers": "x"},
+    {"duration": 0.0078125}, {"duration": 8999999999}, {"duration": 9e9}, {"duration": 1.5e-9},
+    {"duration": 2.5e-9}, {"duration": -0.0}, {"duration": True}, {"duration": 2**64},
+    {"trans_id": 65535}, {"trans_id": 65536}, {"trans_id": -1}, {"trans_id": "1"},
+    {"query": "EXAMPLE.COM."}, {"query": ""}, {"query": "Ä."}, {"TTLs": [1.0, {"a": 1}]}, {"TTLs": None},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("extra", HOSTILE_SURICATA)
+@pytest.mark.parametrize("event_type", ["alert", "http", "fileinfo", "dns", "tls", "flow", "new_type_x"])
+def test_hostile_suricata_objects(extra: dict[str, Any], event_type: str) -> None:
+    base = {"timestamp": "2024-03-01T00:00:00.5+09:00", "event_type": event_type}
+    text = json.dumps({**base, **extra}, ensure_ascii=False)
+    same_event("suricata", text.encode())
+    same_event("suricata", text.encode())  # the second line of a new type takes the C path
+
+
+@pytest.mark.parametrize("extra", HOSTILE_ZEEK)
+@pytest.mark.parametrize("path", ["conn", "dns", "software", "x509", "notice", "smb_files", "brand_new"])
+def test_hostile_zeek_objects(extra: dict[str, Any], path: str) -> None:
+    text = json.dumps({"_path": path, "ts": 1.25, **extra}, ensure_ascii=False)
+    same_event("zeek", text.encode())
+    same_event("zeek", text.encode())
+
+
+@pytest.mark.parametrize("fmt", ["zeek", "suricata"])
+def test_whole_events_on_odd_bytes(fmt: str) -> None:
+    head = (
+        b'{"_path":"conn","ts":1.5,'
+        if fmt == "zeek"
+        else b'{"event_type":"alert","timestamp":"2024-03-01T00:00:00Z",'
+    )
+    for tail in [
+        b'"a":"\xff\xfe"}',
+        b'"a":"\x00"}',
+        b'"a":1}\x00',
+        b'"a":' + b"[" * 2000 + b"]" * 2000 + b"}",
+        b'"a":' + b"9" * 5000 + b"}",
+        b'"a":1e400}',
+        b'"a":NaN}',
+        b'"a":"\\ud800"}',
+        b'"a":1} {"b":2}',
+        b'"\\u0000":"\\u0000"}',
+        b'"a":"\\"}',
+        b'"a":"' + b"\\" * 9 + b'"}',
+        b"}",
+    ]:
+        same_event(fmt, head + tail)
+
+
+def test_the_common_zeek_handlers_run_in_c() -> None:
+    """``_zeek_fields.NATIVE`` handlers are not called from C (no Python call), the others are."""
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == _zeek_fields.__file__:
+            called.append(frame.f_code.co_name)
+
+    line = b'{"_path":"dns","ts":1.5,"query":"A.","answers":["B."],"trans_id":1,"TTLs":[1.0],"rejected":1}'
+    zeek.parse(record("zeek", line))
+    sys.setprofile(profile)
+    try:
+        event = zeek.parse(record("zeek", line))
+        zeek.parse(record("zeek", b'{"_path":"conn","ts":1.5,"duration":0.5,"orig_l2_addr":"x"}'))
+    finally:
+        sys.setprofile(None)
+    assert event is not None
+    assert event.fields["dns.answers"] == ["b"]
+    assert called == ["_mac"]  # conn's duration in C; the MAC check stays in Python
