@@ -31,7 +31,7 @@ HOST_DATASETS = frozenset({"zeek.dhcp", "zeek.known_hosts", "zeek.software"})
 def device_of(ip: str | None, raw_mac: str | None) -> tuple[str, str | None] | None:
     """``(key, ip)`` of a LAN device from a source address and MAC as logged (cached: a LAN has few
     devices): ``mac:<mac>`` when the MAC is valid, else ``ip:<address>`` for a LAN address, else None."""
-    if ip is not None and (len(ip) > MAX_FIELD or not is_lan(ip)):
+    if ip is not None and (len(ip) > MAX_FIELD or not ip.startswith(LAN_PREFIXES) or not is_lan(ip)):
         ip = None
     mac = normalise_mac(raw_mac) if raw_mac is not None and len(raw_mac) <= MAX_FIELD else None
     if mac is not None:
@@ -74,9 +74,15 @@ class View:
         # The LAN device the event is about: new_device.device_key's ``(key, ip)``, or None.
         if dataset in HOST_DATASETS:
             ip, mac = fields.get("host.ip"), fields.get("host.mac")
+            self.device = device_of(ip if type(ip) is str else None, mac if type(mac) is str else None)
         else:
-            ip, mac = raw_src, fields.get("source.mac")
-        self.device = device_of(ip if type(ip) is str else None, mac if type(mac) is str else None)
+            # Only a LAN source address can name a device: passing None for the others gives
+            # ``device_of`` the same answer without parsing (and caching) the Internet's many addresses.
+            mac = fields.get("source.mac")
+            if type(mac) is str:
+                self.device = device_of(self.src if self.src_lan else None, mac)
+            else:
+                self.device = device_of(self.src, None) if self.src_lan else None
 
 
 # What ``route`` answers for a dataset: False (never its events), True (all of them), the name of a field

@@ -196,3 +196,20 @@ def test_a_failing_view_behaviour_skips_the_rest_of_its_batch_only() -> None:
     assert runner.errors == {"fragile": 1}
     assert fragile.seen == 2  # not called again in that batch
     assert [f.detector for f in runner.detect(events[:1])] == ["fragile", "steady"]  # next batch: back
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "192.168.1.20", "10.0.0.5", "172.16.3.4", "172.32.0.1", "fd00::1", "FE80::1", "fe80::1%eth0",
+        "203.0.113.9", "8.8.8.8", "2001:db8::1", "::ffff:10.0.0.1", "", " 10.0.0.5", "x" * 65, None, 7,
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("mac", ["00:1b:63:aa:bb:cc", "junk", "00:00:00:00:00:00", None, 5])
+def test_the_device_is_device_key_for_lan_internet_and_odd_sources(source: Any, mac: Any) -> None:
+    # The view asks ``device_of`` only about LAN sources (the Internet's addresses are answered without
+    # parsing them); the device must still be the one ``device_key`` finds.
+    fields = {k: v for k, v in (("source.ip", source), ("source.mac", mac)) if v is not None}
+    for dataset in ("zeek.conn", "fortigate.traffic", "zeek.dhcp"):
+        event = Event(T0, "t1", dataset, {**fields, "host.ip": source, "host.mac": mac})
+        assert View(event).device == device_key(event)
