@@ -2,7 +2,8 @@
 
 A sensor posts FortiGate lines to ``mimamori receiver`` over HTTP without pause while first the private
 NATS server and then the private PostgreSQL server are restarted (PostgreSQL also killed with SIGKILL).
-While NATS is down the receiver answers 429 with Retry-After and the sender retries; while PostgreSQL is
+While NATS is down the receiver answers 429 with Retry-After (or holds a request in flight until
+NATS is back) and the sender retries; while PostgreSQL is
 down the worker retries its batch. Afterwards every record the receiver answered 202 for has been
 processed exactly as often as the sensor counters say, at least once, and nothing is left in the stream.
 """
@@ -64,6 +65,7 @@ class Sender(threading.Thread):
         self.refused_429 = 0
         self.errors = 0
         self.sequence = 0
+        self.longest_wait = 0.0  # seconds of the slowest answer: a receiver holding a request pushes back too
 
     def batch(self) -> bytes:
         lines = []
@@ -76,12 +78,15 @@ class Sender(threading.Thread):
     def run(self) -> None:
         body = self.batch()
         while not self.stop.is_set():
+            started = time.monotonic()
             try:
                 response = self.client.post("/api/v1/ingest", content=body)
             except httpx.HTTPError:
                 self.errors += 1
                 time.sleep(0.2)
                 continue
+            finally:
+                self.longest_wait = max(self.longest_wait, time.monotonic() - started)
             if response.status_code == 202:
                 self.accepted += int(response.json()["accepted"])
                 body = self.batch()
@@ -135,8 +140,14 @@ def test_nats_and_postgres_restarts_lose_nothing(
         sender.start()
         time.sleep(4)
         nats_server.restart(down_for=3)
+        # A request in flight when NATS went away is answered 429 only after the publish timeout, which
+        # may come after NATS is back: wait for it (up to 15 s) before the PostgreSQL phase.
+        deadline = time.monotonic() + 15
         time.sleep(5)
+        while sender.refused_429 == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
         during_nats = sender.refused_429
+        held = sender.longest_wait
         pg.restart("fast")
         time.sleep(3)
         pg.kill()
@@ -156,7 +167,8 @@ def test_nats_and_postgres_restarts_lose_nothing(
         log = cluster.log("w1").read_text(errors="replace")
         assert received >= sender.accepted, (received, sender.accepted, log[-4000:])
         assert asyncio.run(_pending(nats_server.url, cluster.prefix, 4)) == 0
-        assert during_nats > 0, "the receiver never answered 429 while NATS was down"
+        # Push-back while NATS was down: 429 with Retry-After, or the request held until NATS was back.
+        assert during_nats > 0 or held >= 2.0, ("no push-back while NATS was down", during_nats, held)
         assert "retrying" in log  # the worker met the database outage and retried its batch
         assert cluster.processes["w1"].poll() is None  # and is still running
         assert cluster.processes["receiver"].poll() is None
