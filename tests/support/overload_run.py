@@ -10,6 +10,8 @@ resident memory. ``settle`` waits for every taken record to be processed, then r
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -258,6 +260,8 @@ def overload(setup: Setup, rate: float, *, factor: float = 5.0, seconds: float =
     for sender in senders:
         sender.join(timeout=seconds + 40)
     result = Overload(rate, factor, seconds, tcp, http, udp, rss)
+    if os.environ.get("MIMAMORI_OVERLOAD_RSS_DUMP"):  # every (t, VmRSS) sample as JSON, for diagnosis
+        Path(os.environ["MIMAMORI_OVERLOAD_RSS_DUMP"]).write_text(json.dumps(rss.samples))
     result.udp_kernel_drops = service.udp_kernel_drops() - drops_before
     return result
 
