@@ -33,6 +33,8 @@ __all__ = [
     "evtx_fields",
     "evtx_get",
     "flatten",
+    "fortigate_configure",
+    "fortigate_event",
     "has_big_int",
     "kv_split",
     "object_fields",
@@ -69,12 +71,15 @@ evtx_fields: (
 evtx_get: Callable[[dict[str, Any], str], str | None] | None = None
 evtx_copy: Callable[[Fields, dict[str, Any], dict[str, str]], None] | None = None
 evtx_configure: Callable[..., None] | None = None
-# ``zeek.parse`` and ``suricata.parse`` whole (the Event, or None: take the Python path); the parsers
-# configure their tables at import. Only when Event is the slots dataclass the C code fills.
+# ``zeek.parse``, ``suricata.parse`` and ``fortigate.parse`` (but its ``_build``) whole (the Event, or
+# None: take the Python path); the parsers configure their tables at import. Only when Event is the
+# slots dataclass the C code fills.
 zeek_event: Callable[[RawRecord], Event | None] | None = None
 zeek_configure: Callable[..., None] | None = None
 suricata_event: Callable[[RawRecord], Event | None] | None = None
 suricata_configure: Callable[..., None] | None = None
+fortigate_event: Callable[[RawRecord], Event | None] | None = None
+fortigate_configure: Callable[..., None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
@@ -126,3 +131,5 @@ if os.environ.get("MIMAMORI_PURE") != "1":
             zeek_configure = _speedups.zeek_configure
             suricata_event = _speedups.suricata_event
             suricata_configure = _speedups.suricata_configure
+            fortigate_event = _speedups.fortigate_event
+            fortigate_configure = _speedups.fortigate_configure

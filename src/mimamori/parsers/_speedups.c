@@ -3142,6 +3142,304 @@ fallback:
     Py_RETURN_NONE;
 }
 
+/* -- fortigate -- */
+
+/* fortigate.parse for the common lines: ``[<PRI>]date=...`` in valid UTF-8 without NUL, a canonical
+ * body (kv_split), a type/subtype already in fortigate's _DATASETS cache and an ``eventtime`` /
+ * ``logtime`` epoch or ASCII ``date`` + ``time`` [+ ``tz``]. The fields come from the configured Python
+ * ``_build``. Anything else returns None before any work but the split, and the Python path decides
+ * (the same Event, or its ParseError). */
+
+static PyObject *fg_datasets, *fg_build;
+static PyObject *fg_type, *fg_subtype, *fg_eventtime, *fg_logtime, *fg_date, *fg_time, *fg_tz, *fg_empty;
+
+/* fortigate_configure(datasets: {(type, subtype): (dataset, feature)}, build: fortigate._build).
+ * The dict is kept by reference: the Python path fills it. */
+static PyObject *
+fortigate_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "fortigate_configure(datasets: dict, build)");
+        return NULL;
+    }
+    if (fg_type == NULL) {
+#define FG_INTERN(var, text)                                                                                       \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) {                                                        \
+        return NULL;                                                                                               \
+    }
+        FG_INTERN(fg_type, "type");
+        FG_INTERN(fg_subtype, "subtype");
+        FG_INTERN(fg_eventtime, "eventtime");
+        FG_INTERN(fg_logtime, "logtime");
+        FG_INTERN(fg_date, "date");
+        FG_INTERN(fg_time, "time");
+        FG_INTERN(fg_tz, "tz");
+        FG_INTERN(fg_empty, "");
+#undef FG_INTERN
+    }
+    Py_INCREF(args[0]);
+    Py_XSETREF(fg_datasets, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(fg_build, args[1]);
+    Py_RETURN_NONE;
+}
+
+/* fortigate._epoch: ``_device.to_int`` (1-19 ASCII digits, <= 2**63 - 1), then s/ms/µs/ns by
+ * magnitude. 1 with the time, 0 when it is not one (no error either way). */
+static int
+fg_epoch(PyObject *value, long long *seconds, int *us)
+{
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+        return 0;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    if (n < 1 || n > 19) {
+        return 0;
+    }
+    unsigned long long number = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (s[k] < '0' || s[k] > '9') {
+            return 0;
+        }
+        number = number * 10 + (unsigned long long)(s[k] - '0'); /* 19 digits fit in 64 bits unsigned */
+    }
+    if (number > 9223372036854775807ULL) {
+        return 0;
+    }
+    unsigned long long micros;
+    if (number < 100000000000ULL) { /* 10**11 */
+        micros = number * 1000000ULL;
+    }
+    else if (number < 100000000000000ULL) { /* 10**14 */
+        micros = number * 1000ULL;
+    }
+    else if (number < 100000000000000000ULL) { /* 10**17 */
+        micros = number;
+    }
+    else {
+        micros = number / 1000ULL;
+    }
+    *seconds = (long long)(micros / 1000000ULL); /* at most ~10**11 s: year 5138 */
+    *us = (int)(micros % 1000000ULL);
+    return 1;
+}
+
+/* ``count_min``..``count_max`` ASCII digits at ``*at`` of s[0..n), value in *out, *at moved past them. */
+static int
+fg_digits(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, int count_min, int count_max, int *out)
+{
+    int v = 0, count = 0;
+    while (*at < n && count < count_max && s[*at] >= '0' && s[*at] <= '9') {
+        v = v * 10 + (s[*at] - '0');
+        (*at)++;
+        count++;
+    }
+    *out = v;
+    return count >= count_min;
+}
+
+/* The ASCII str ``value``'s bytes and length, or 0. */
+static int
+fg_ascii(PyObject *value, const Py_UCS1 **s, Py_ssize_t *n)
+{
+    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+        return 0;
+    }
+    *s = PyUnicode_1BYTE_DATA(value);
+    *n = PyUnicode_GET_LENGTH(value);
+    return 1;
+}
+
+/* fortigate._timestamp's date + time + tz branch for ASCII digits (``(\d{4})-(\d{1,2})-(\d{1,2})``,
+ * ``(\d{1,2}): ?(\d{1,2}):(\d{1,2})``, tz UTC/GMT/Z/+0000 or ``[+-]HH:?MM`` under 24 h, absent: UTC)
+ * and a valid date in years 1..9999 after the shift to UTC; 0 for anything else (Python decides). */
+static int
+fg_date_time(PyObject *pairs, long long *seconds)
+{
+    const Py_UCS1 *s;
+    Py_ssize_t n, at = 0;
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 1;
+    PyObject *date = PyDict_GetItemWithError(pairs, fg_date);
+    if (!fg_ascii(date, &s, &n) || !fg_digits(s, n, &at, 4, 4, &y) || at >= n || s[at++] != '-' ||
+        !fg_digits(s, n, &at, 1, 2, &mo) || at >= n || s[at++] != '-' || !fg_digits(s, n, &at, 1, 2, &d) ||
+        at != n) {
+        return 0;
+    }
+    PyObject *clock = PyDict_GetItemWithError(pairs, fg_time);
+    at = 0;
+    if (!fg_ascii(clock, &s, &n) || !fg_digits(s, n, &at, 1, 2, &h) || at >= n || s[at++] != ':') {
+        return 0;
+    }
+    if (at < n && s[at] == ' ') {
+        at++;
+    }
+    if (!fg_digits(s, n, &at, 1, 2, &mi) || at >= n || s[at++] != ':' || !fg_digits(s, n, &at, 1, 2, &sec) ||
+        at != n) {
+        return 0;
+    }
+    PyObject *tz = PyDict_GetItemWithError(pairs, fg_tz);
+    if (tz == NULL && PyErr_Occurred()) {
+        return 0;
+    }
+    if (tz != NULL) {
+        if (!fg_ascii(tz, &s, &n)) {
+            return 0;
+        }
+        if ((n == 3 && (memcmp(s, "UTC", 3) == 0 || memcmp(s, "GMT", 3) == 0)) || (n == 1 && s[0] == 'Z') ||
+            (n == 5 && memcmp(s, "+0000", 5) == 0)) {
+            oh = om = 0;
+        }
+        else {
+            if (n < 1 || (s[0] != '+' && s[0] != '-')) {
+                return 0;
+            }
+            sign = s[0] == '-' ? -1 : 1;
+            at = 1;
+            if (!fg_digits(s, n, &at, 2, 2, &oh)) {
+                return 0;
+            }
+            if (at < n && s[at] == ':') {
+                at++;
+            }
+            if (!fg_digits(s, n, &at, 2, 2, &om) || at != n || oh * 60 + om >= 24 * 60) {
+                return 0;
+            }
+        }
+    }
+    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || sec > 59) {
+        return 0;
+    }
+    long long t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+                  sign * (oh * 3600 + om * 60);
+    if (t < MIN_SECONDS || t >= END_SECONDS) {
+        return 0;
+    }
+    *seconds = t;
+    return 1;
+}
+
+/* The event's time as fortigate._timestamp gives it, or NULL (with an error, or without: Python). */
+static PyObject *
+fg_when(PyObject *pairs)
+{
+    long long seconds;
+    int us = 0;
+    PyObject *keys[2] = {fg_eventtime, fg_logtime};
+    for (int k = 0; k < 2; k++) {
+        PyObject *value = PyDict_GetItemWithError(pairs, keys[k]);
+        if (value == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
+        }
+        if (fg_epoch(value, &seconds, &us)) {
+            return utc_datetime(seconds, us);
+        }
+    }
+    if (fg_date_time(pairs, &seconds)) {
+        return utc_datetime(seconds, 0);
+    }
+    return NULL;
+}
+
+/* The body after an optional ``<PRI>`` (ASCII digits, <= 191; not RFC 5424's "1 ") when it starts
+ * with ``date=``, decoded as strict UTF-8 after dropping trailing CR/LF; NULL (no error) otherwise. */
+static PyObject *
+fg_body(PyObject *data)
+{
+    const char *b = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), i = 0;
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r')) {
+        n--;
+    }
+    if (n == 0 || memchr(b, 0, (size_t)n) != NULL) {
+        return NULL;
+    }
+    if (b[0] == '<') {
+        Py_ssize_t end = 1;
+        int pri = 0;
+        while (end < n && end < 5 && b[end] >= '0' && b[end] <= '9') {
+            pri = pri * 10 + (b[end] - '0');
+            end++;
+        }
+        if (end == 1 || end >= n || end >= 5 || b[end] != '>' || pri > 191) {
+            return NULL;
+        }
+        i = end + 1;
+    }
+    if (n - i < 5 || memcmp(b + i, "date=", 5) != 0) {
+        return NULL;
+    }
+    PyObject *body = PyUnicode_DecodeUTF8(b + i, n - i, "strict");
+    if (body == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+    }
+    return body;
+}
+
+static PyObject *
+fortigate_event(PyObject *self, PyObject *record)
+{
+    if (fg_datasets == NULL || ej_event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "fortigate_event(): not configured");
+        return NULL;
+    }
+    PyObject *data = NULL, *body = NULL, *pairs = NULL, *kind = NULL, *when = NULL, *fields = NULL;
+    PyObject *result = NULL;
+    data = PyObject_GetAttr(record, js_data);
+    if (data == NULL || !PyBytes_CheckExact(data) || (body = fg_body(data)) == NULL) {
+        goto done;
+    }
+    pairs = kv_split(NULL, body);
+    if (pairs == NULL || pairs == Py_None) {
+        goto done;
+    }
+    PyObject *type = PyDict_GetItemWithError(pairs, fg_type);
+    if (type == NULL) {
+        goto done;
+    }
+    PyObject *subtype = PyDict_GetItemWithError(pairs, fg_subtype);
+    if (subtype == NULL && PyErr_Occurred()) {
+        goto done;
+    }
+    if ((kind = PyTuple_Pack(2, type, subtype == NULL ? fg_empty : subtype)) == NULL) {
+        goto done;
+    }
+    PyObject *found = PyDict_GetItemWithError(fg_datasets, kind);
+    if (found == NULL || !PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) != 2) {
+        goto done; /* not cached yet: the Python path computes it (or raises) */
+    }
+    Py_INCREF(found); /* the Python path may clear the cache while _build runs */
+    if ((when = fg_when(pairs)) == NULL) {
+        Py_DECREF(found);
+        goto done;
+    }
+    PyObject *call_args[2] = {pairs, PyTuple_GET_ITEM(found, 1)};
+    fields = PyObject_Vectorcall(fg_build, call_args, 2, NULL);
+    if (fields != NULL) {
+        result = make_event(record, when, PyTuple_GET_ITEM(found, 0), fields);
+    }
+    else {
+        Py_DECREF(when);
+    }
+    when = fields = NULL; /* stolen by make_event, or released */
+    Py_DECREF(found);
+done:
+    Py_XDECREF(data);
+    Py_XDECREF(body);
+    Py_XDECREF(pairs);
+    Py_XDECREF(kind);
+    if (result != NULL || PyErr_Occurred()) {
+        return result;
+    }
+    Py_RETURN_NONE;
+}
+
 static int
 events_init(void)
 {
@@ -3253,6 +3551,9 @@ static PyMethodDef methods[] = {
     {"suricata_configure", (PyCFunction)(void (*)(void))suricata_configure, METH_FASTCALL,
      "Set suricata_event()'s tables."},
     {"suricata_event", (PyCFunction)suricata_event, METH_O, "suricata.parse in C (None: take the Python path)."},
+    {"fortigate_configure", (PyCFunction)(void (*)(void))fortigate_configure, METH_FASTCALL,
+     "Set fortigate_event()'s dataset cache and fields builder."},
+    {"fortigate_event", (PyCFunction)fortigate_event, METH_O, "fortigate.parse in C (None: take the Python path)."},
     {"configure", (PyCFunction)configure, METH_O, "Set the json_text fallback of flatten()."},
     {NULL, NULL, 0, NULL},
 };

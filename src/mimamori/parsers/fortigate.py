@@ -58,6 +58,9 @@ _FAILURE = frozenset((
 _TRANSPORT = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "47": "gre", "50": "esp", "58": "ipv6-icmp",
               "132": "sctp"}
 # fmt: on
+_OUTCOMES: dict[str | None, str] = {
+    word: "failure" if word in _FAILURE else "success" for word in _SUCCESS | _FAILURE
+}
 # Legacy FortiOS types that are UTM features today (FortiOS 4/5 wrote type=virus, type=anomaly...).
 _UTM_TYPES = frozenset(
     ("virus", "webfilter", "ips", "anomaly", "app-ctrl", "emailfilter", "spam", "dlp", "dns", "waf", "ssl")
@@ -200,14 +203,11 @@ def _timestamp(pairs: dict[str, str]) -> datetime:
 
 
 def _outcome(pairs: dict[str, str]) -> str | None:
-    status = pairs.get("status")
-    action = pairs.get("action") or pairs.get("utmaction") or ""
-    for word in (status, action):
-        if word in _SUCCESS:
-            return "success"
-        if word in _FAILURE:
-            return "failure"
-    return None
+    """``status`` decides, else ``action`` (``utmaction`` when it is empty or absent)."""
+    found = _OUTCOMES.get(pairs.get("status"))
+    if found is None:
+        found = _OUTCOMES.get(pairs.get("action") or pairs.get("utmaction") or "")
+    return found
 
 
 def _dataset(log_type: str, subtype: str) -> tuple[str, str]:
@@ -364,6 +364,14 @@ def _build(pairs: dict[str, str], feature: str) -> Fields:
 
 def parse(record: RawRecord) -> Event | None:
     """Parse one FortiGate syslog line; an empty line carries no event, anything else malformed raises."""
+    if _fortigate_event is not None:  # all but ``_build`` in C for the common lines (``_native``)
+        event = _fortigate_event(record)
+        if event is not None:
+            return event
+    return _parse(record)
+
+
+def _parse(record: RawRecord) -> Event | None:
     text = syslog.decode(record.data)
     if not text or text.isspace():
         return None
@@ -376,3 +384,8 @@ def parse(record: RawRecord) -> Event | None:
             _DATASETS.put(kind, found)
     dataset, feature = found
     return Event(_timestamp(pairs), record.tenant_id, dataset, _build(pairs, feature), record.sensor_id)
+
+
+_fortigate_event = _native.fortigate_event
+if _native.fortigate_configure is not None:
+    _native.fortigate_configure(_DATASETS, _build)

@@ -47,6 +47,7 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (fortigate, "_rename_values", None),
     (fortigate, "_drop_unset", None),
     (zeek, "_zeek_event", None),
+    (fortigate, "_fortigate_event", None),
     (suricata, "_suricata_event", None),
     (zeek, "_zeek_fields", None),
     (zeek, "_has_big_int", _json.has_big_int),
@@ -416,6 +417,88 @@ def test_the_c_path_takes_the_common_lines() -> None:
     for hard in [b"", b" {}", b"#x", b"{bad", b"[1]", b'{"_path":"conn"', b'{"_path":"never_seen_yet"}']:
         assert _native.zeek_event(record("zeek", hard)) is None
         assert _native.suricata_event(record("suricata", hard)) is None
+
+
+# -- fortigate_event: all of fortigate.parse but _build ------------------------------------------------
+
+
+def test_whole_fortigate_events_on_the_corpus_and_its_mutations() -> None:
+    """Golden, simulated and (when present) Wazuh's FortiGate test lines, and mutations of them."""
+    lines = corpus("fortigate", real_limit=20_000)
+    for line in lines:
+        same_event("fortigate", line)
+    rng = random.Random(7)
+    for _ in range(4000):
+        same_event("fortigate", mutate(rng.choice(lines), rng))
+
+
+FG_BODY = b'date=2024-03-01 time=10:00:00 devname="FG-1" type="traffic" subtype="forward" srcip=10.0.0.5'
+
+
+def test_the_c_path_takes_the_common_fortigate_lines() -> None:
+    assert _native.fortigate_event is not None
+    fortigate.parse(record("fortigate", FG_BODY))  # the first line of a type/subtype caches its dataset
+    for common in [
+        FG_BODY,
+        b"<189>" + FG_BODY,
+        FG_BODY + b"\r\n",
+        FG_BODY + b' user="\xe5\xb1\xb1\xe7\x94\xb0"',
+    ]:
+        assert _native.fortigate_event(record("fortigate", common)) is not None, common
+    for hard in [
+        b"",
+        b"  ",
+        b"<1890>" + FG_BODY,
+        b"<192>" + FG_BODY,
+        b"<>" + FG_BODY,
+        b"<189>1 2024-03-01T10:00:00Z fg - - - - " + FG_BODY,
+        b"Mar  1 10:00:00 fg " + FG_BODY,
+        b"\xef\xbb\xbf" + FG_BODY,
+        FG_BODY + b" x=\xff",
+        FG_BODY + b" x=\x00",
+        FG_BODY + b"  x=1",
+        FG_BODY.replace(b'"traffic"', b'"never-seen-type"'),
+        FG_BODY.replace(b"type=", b"kind="),
+        FG_BODY.replace(b"date=2024-03-01", b"date=2024-02-30"),
+    ]:
+        assert _native.fortigate_event(record("fortigate", hard)) is None, hard
+        same_event("fortigate", hard)
+
+
+EPOCHS = st.integers(0, 2**64).map(str) | st.sampled_from(
+    ["", "0", "00000000000000000001", "9223372036854775807", "9223372036854775808", "99999999999",
+     "100000000000", "99999999999999", "100000000000000", "99999999999999999", "100000000000000000",
+     "1700000000", "1700000000123", "1700000000123456", "1700000000123456789", "-1", "+1", " 1", "1.5",
+     "١٢٣", "1e9", "0x10"]
+)  # fmt: skip
+DATES = st.sampled_from(
+    ["2024-03-01", "2024-3-1", "0001-01-01", "9999-12-31", "0000-01-01", "2024-02-29", "2023-02-29",
+     "2024-13-01", "2024-00-10", "2024-01-32", "24-01-01", "2024-001-01", "2024/01/01", "２０２４-01-01", ""]
+) | st.from_regex(r"\A[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\Z")  # fmt: skip
+CLOCKS = st.sampled_from(
+    ["10:00:00", "1:2:3", "10: 0:00", "10:  0:00", "23:59:59", "24:00:00", "10:60:00", "10:00:60",
+     "10:00", "10:00:00.5", "100:00:00", "٠١:00:00", ""]
+) | st.from_regex(r"\A[0-9]{1,2}: ?[0-9]{1,2}:[0-9]{1,2}\Z")  # fmt: skip
+ZONES = st.sampled_from(
+    [None, "UTC", "GMT", "Z", "+0000", "-0000", "+09:00", "+0900", "-0800", "+23:59", "+2400", "+0599",
+     "+9", "+09:0", "JST", "utc", "+09:00:00", "−0900", ""]
+) | st.from_regex(r"\A[+-][0-9]{2}:?[0-9]{2}\Z")  # fmt: skip
+
+
+@SETTINGS
+@given(
+    eventtime=st.none() | EPOCHS, logtime=st.none() | EPOCHS, date=DATES, clock=CLOCKS, tz=ZONES,
+    header=st.sampled_from([b"", b"<189>", b"<0>", b"<191>", b"<007>"]),
+)  # fmt: skip
+def test_fortigate_times_are_pythons(
+    eventtime: str | None, logtime: str | None, date: str, clock: str, tz: str | None, header: bytes
+) -> None:
+    parts = [f"date={date}", f'time="{clock}"' if " " in clock or not clock else f"time={clock}"]
+    parts += [f"tz={tz}" if tz else f'tz="{tz}"'] if tz is not None else []
+    parts += ["type=traffic subtype=forward"]
+    parts += [f"eventtime={eventtime}"] if eventtime else []
+    parts += [f"logtime={logtime}"] if logtime else []
+    same_event("fortigate", header + " ".join(parts).encode())
 
 
 TIMES = st.floats(min_value=-7e10, max_value=3e11, allow_nan=False) | st.sampled_from(
