@@ -35,6 +35,7 @@ __all__ = [
     "flatten",
     "fortigate_configure",
     "fortigate_event",
+    "fortigate_ints",
     "has_big_int",
     "kv_split",
     "object_fields",
@@ -59,6 +60,7 @@ kv_split: Callable[[str], dict[str, str] | None] | None = None
 to_ints: Callable[[Sequence[str], int], list[int] | None] | None = None
 rename_values: Callable[[tuple[str, ...], dict[str, str]], Fields] | None = None
 drop_unset: Callable[[Fields, tuple[str, ...], frozenset[str]], None] | None = None
+fortigate_ints: Callable[..., bool] | None = None  # (fields, pairs, keys, names, ports, limit)
 has_big_int: Callable[[bytes], bool] | None = None
 flatten: Flatten | None = None
 rename_into: Callable[[Fields, dict[str, Any], dict[str, tuple[str, type[Any]]], str], None] | None = None
@@ -113,6 +115,7 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         to_ints = _speedups.to_ints
         rename_values = _speedups.rename_values
         drop_unset = _speedups.drop_unset
+        fortigate_ints = _speedups.fortigate_ints
         has_big_int = _speedups.has_big_int
         flatten = _speedups.flatten
         rename_into = _speedups.rename_into

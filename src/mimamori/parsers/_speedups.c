@@ -272,6 +272,71 @@ none:
     Py_RETURN_NONE;
 }
 
+/* fortigate._fix_ints' common case in one call: fortigate_ints(fields, pairs, keys, names, ports, limit)
+ * sets fields[names[k]] = int(pairs[keys[k]]) for every k and returns True when every value is what
+ * _fast.to_ints takes (ASCII digits, no leading zero, <= limit) and the first ``ports`` are <= 65535;
+ * else returns False and leaves ``fields`` alone (the Python loop then decides value by value). */
+static PyObject *
+fortigate_ints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_CheckExact(args[2]) ||
+        !PyTuple_CheckExact(args[3]) || PyTuple_GET_SIZE(args[2]) != PyTuple_GET_SIZE(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "fortigate_ints(fields, pairs, keys, names, ports, limit)");
+        return NULL;
+    }
+    Py_ssize_t ports = PyLong_AsSsize_t(args[4]);
+    long long limit = PyLong_AsLongLong(args[5]);
+    if ((ports == -1 || limit == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(args[2]);
+    unsigned long long numbers[32];
+    if (count == 0 || count > 32 || limit < 0) {
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *key = PyTuple_GET_ITEM(args[2], k);
+        PyObject *item = PyDict_GetItemWithError(args[1], key);
+        if (item == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, key);
+            }
+            return NULL;
+        }
+        if (!PyUnicode_CheckExact(item) || !PyUnicode_IS_ASCII(item)) {
+            Py_RETURN_FALSE;
+        }
+        Py_ssize_t len = PyUnicode_GET_LENGTH(item);
+        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(item);
+        if (len == 0 || len > 19 || (len > 1 && chars[0] == '0')) {
+            Py_RETURN_FALSE;
+        }
+        unsigned long long number = 0;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            if (chars[i] < '0' || chars[i] > '9') {
+                Py_RETURN_FALSE;
+            }
+            number = number * 10 + (chars[i] - '0');
+        }
+        if (number > (unsigned long long)limit || (k < ports && number > 65535)) {
+            Py_RETURN_FALSE;
+        }
+        numbers[k] = number;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *value = PyLong_FromUnsignedLongLong(numbers[k]);
+        if (value == NULL) {
+            return NULL;
+        }
+        int failed = PyDict_SetItem(args[0], PyTuple_GET_ITEM(args[3], k), value);
+        Py_DECREF(value);
+        if (failed) {
+            return NULL;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 /* fortigate's ``dict(zip(names, pairs.values(), strict=True))``, presized. */
 static PyObject *
 rename_values(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -3531,6 +3596,8 @@ static PyMethodDef methods[] = {
     {"rename_values", (PyCFunction)(void (*)(void))rename_values, METH_FASTCALL,
      "dict(zip(names, pairs.values(), strict=True)), presized."},
     {"drop_unset", (PyCFunction)(void (*)(void))drop_unset, METH_FASTCALL, "fortigate's N/A filter in C."},
+    {"fortigate_ints", (PyCFunction)(void (*)(void))fortigate_ints, METH_FASTCALL,
+     "fortigate._fix_ints' common case in C."},
     {"has_big_int", (PyCFunction)has_big_int, METH_O, "_json.has_big_int in C."},
     {"flatten", (PyCFunction)(void (*)(void))flatten, METH_FASTCALL, "_json.flatten in C."},
     {"rename_into", (PyCFunction)(void (*)(void))rename_into, METH_FASTCALL, "suricata._rename in C."},

@@ -119,6 +119,7 @@ _kv_pairs = _native.kv_split or _fast.kv_pairs
 _to_ints = _native.to_ints or _fast.to_ints
 _rename_values = _native.rename_values
 _drop_unset = _native.drop_unset
+_fortigate_ints = _native.fortigate_ints
 
 
 def _tokens(body: str) -> dict[str, str]:
@@ -235,12 +236,14 @@ class _Layout:
 
     ``names``: the field name of each key (``dict(zip(names, values))`` is the renamed dict, the last of
     keys sharing a name winning as in a dict comprehension); ``ints``: the ``_INTS`` keys that win their
-    name, ports first, with ``int_values`` fetching their values in one call; ``optional``: the
+    name and their names, ports first (also as ``int_keys`` and ``int_names``), with ``int_values``
+    fetching their values in one call; ``optional``: the
     ``_OPTIONAL`` names present; ``specials``: the ``_SPECIALS`` keys present, in that order.
     """
 
     names: tuple[str, ...]
     ints: tuple[tuple[str, str], ...]
+    int_keys: tuple[str, ...]
     int_names: tuple[str, ...]
     ports: int
     int_values: Callable[[dict[str, str]], tuple[str, ...]]
@@ -262,6 +265,7 @@ class _Layout:
         return cls(
             names,
             tuple(ints),
+            tuple(key for key, _ in ints),
             int_names,
             ports,
             getter or (lambda p: tuple(p[k] for k, _ in ints)),
@@ -276,6 +280,10 @@ _CACHED_KEYS_CHARS = 4096  # 2,048 layouts of at most 4 KiB of keys: memory stay
 
 def _fix_ints(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Turn the integer fields into ints; a value that is not one goes back to ``fortigate.<key>``."""
+    if _fortigate_ints is not None and _fortigate_ints(
+        fields, pairs, layout.int_keys, layout.int_names, layout.ports, _MAX_INT
+    ):
+        return  # the common case, all at once in C
     values = layout.int_values(pairs)
     numbers = _to_ints(values, _MAX_INT)
     if numbers is not None and (not layout.ports or max(numbers[: layout.ports]) <= 65535):

@@ -46,6 +46,7 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (fortigate, "_to_ints", _fast.to_ints),
     (fortigate, "_rename_values", None),
     (fortigate, "_drop_unset", None),
+    (fortigate, "_fortigate_ints", None),
     (zeek, "_zeek_event", None),
     (fortigate, "_fortigate_event", None),
     (suricata, "_suricata_event", None),
