@@ -1202,22 +1202,25 @@ done:
     return failed;
 }
 
-/* address_scan(events, ips, local_cache, is_local, in_ranges, rare_fields, addresses, observe) runs the
- * per-event part of IndicatorDetector.detect that needs no look-up beyond the addresses, in event
- * order: the observed external addresses are tallied into ``addresses`` (when ``observe``), and the
- * result lists, as ``2 * index + rare``, the events that need the Python path: those with a rare field,
- * and those whose address is listed or in a range (``in_ranges`` is None without ranges). None when
- * an event's fields are not a dict (the caller then runs its own loop). */
+/* address_scan(events, ips, local_cache, is_local, in_ranges, rare_fields, addresses, observe,
+ * range_cache) runs the per-event part of IndicatorDetector.detect that needs no look-up beyond the
+ * addresses, in event order: the observed external addresses are tallied into ``addresses`` (when
+ * ``observe``), and the result lists, as ``2 * index + rare``, the events that need the Python path:
+ * those with a rare field, and those whose address is listed or in a range (``in_ranges`` is None
+ * without ranges; ``range_cache``, the store's {address: segment index or -1}, answers for the
+ * addresses it holds without calling it). None when an event's fields are not a dict (the caller then
+ * runs its own loop). */
 static PyObject *
 address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8 || !PyList_CheckExact(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2]) ||
-        !PyAnySet_Check(args[5]) || !PyDict_Check(args[6])) {
+    if (nargs != 9 || !PyList_CheckExact(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2]) ||
+        !PyAnySet_Check(args[5]) || !PyDict_Check(args[6]) || (args[8] != Py_None && !PyDict_Check(args[8]))) {
         PyErr_SetString(PyExc_TypeError,
                         "address_scan(events: list, ips, local_cache, is_local, in_ranges, rare_fields, "
-                        "addresses, observe)");
+                        "addresses, observe, range_cache)");
         return NULL;
     }
+    PyObject *range_cache = args[8] == Py_None ? NULL : args[8];
     PyObject *events = args[0], *ips = args[1], *cache = args[2], *is_local = args[3];
     PyObject *in_ranges = args[4] == Py_None ? NULL : args[4];
     PyObject *rare_fields = args[5], *addresses = args[6];
@@ -1237,8 +1240,14 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
         }
     }
+    /* rare = not rare_fields.isdisjoint(fields), tested by looking each rare name up in the fields */
+    PyObject *rare_names = PySequence_Tuple(rare_fields);
+    if (rare_names == NULL) {
+        return NULL;
+    }
     PyObject *slow = PyList_New(0);
     if (slow == NULL) {
+        Py_DECREF(rare_names);
         return NULL;
     }
     Py_INCREF(events);
@@ -1289,12 +1298,9 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 }
             }
         }
-        /* rare = not rare_fields.isdisjoint(fields): a pass over the dict's keys */
         int rare = 0;
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        while (!rare && PyDict_Next(fields, &pos, &key, &value)) {
-            rare = PySet_Contains(rare_fields, key);
+        for (Py_ssize_t k = 0; !rare && k < PyTuple_GET_SIZE(rare_names); k++) {
+            rare = PyDict_Contains(fields, PyTuple_GET_ITEM(rare_names, k));
             if (rare < 0) {
                 goto next;
             }
@@ -1306,7 +1312,21 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 wanted = PyDict_Contains(ips, src);
             }
             for (int k = 0; wanted == 0 && in_ranges != NULL && k < 2; k++) {
-                PyObject *result = PyObject_CallOneArg(in_ranges, k == 0 ? dst : src);
+                PyObject *ip = k == 0 ? dst : src;
+                PyObject *segment = NULL;
+                if (range_cache != NULL && (k == 0 ? dst_ok : src_ok)) {
+                    segment = PyDict_GetItemWithError(range_cache, ip);
+                    if (segment == NULL && PyErr_Occurred()) {
+                        wanted = -1;
+                        break;
+                    }
+                }
+                if (segment != NULL && PyLong_CheckExact(segment)) {
+                    long index = PyLong_AsLong(segment);
+                    wanted = index == -1 && PyErr_Occurred() ? -1 : index >= 0;
+                    continue;
+                }
+                PyObject *result = PyObject_CallOneArg(in_ranges, ip);
                 wanted = result == NULL ? -1 : PyObject_IsTrue(result);
                 Py_XDECREF(result);
             }
@@ -1330,10 +1350,12 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (failed) {
             Py_DECREF(events);
             Py_DECREF(slow);
+            Py_DECREF(rare_names);
             return NULL;
         }
     }
     Py_DECREF(events);
+    Py_DECREF(rare_names);
     return slow;
 }
 

@@ -53,6 +53,7 @@ def address_scan(
     rare_fields: frozenset[str],
     addresses: dict[tuple[str, str], list[Any]],
     observe: bool,
+    range_cache: dict[str, int] | None,
     /,
 ) -> list[int] | None: ...
 def evtx_fields(

@@ -405,7 +405,7 @@ def test_address_scan_in_c_is_scan_addresses() -> None:
                 assert (
                     _native.address_scan(
                         batch, ips, matcher.LOCAL_CACHE, matcher.is_local, in_ranges, matcher.RARE_FIELDS,
-                        native, observe,
+                        native, observe, store.range_cache if rng.random() < 0.7 else None,
                     )
                     == codes
                 )  # fmt: skip

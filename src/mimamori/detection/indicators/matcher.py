@@ -290,8 +290,9 @@ class IndicatorDetector:
         codes = None
         if _address_scan is not None:  # the same pass in C (``parsers._native``)
             codes = _address_scan(
-                batch, ips, LOCAL_CACHE, is_local, in_ranges, RARE_FIELDS, addresses, observe
-            )
+                batch, ips, LOCAL_CACHE, is_local, in_ranges, RARE_FIELDS, addresses, observe,
+                store.range_cache,
+            )  # fmt: skip
         if codes is None:
             codes = scan_addresses(batch, ips, in_ranges, addresses, observe)
         for code in codes:

@@ -200,6 +200,11 @@ class IndicatorSet:
                 return to_indicator(v.CIDR, cidr, meta)
         return None
 
+    @property
+    def range_cache(self) -> dict[str, int]:
+        """``in_ranges``' memory, {address text: segment index or -1}, read by ``_native.address_scan``."""
+        return self._range_cache
+
     def in_ranges(self, value: object) -> bool:
         """Whether an address text falls in a listed CIDR range (expiry aside): the detector's fast test."""
         if value.__class__ is not str:
