@@ -3339,8 +3339,9 @@ fg_ascii(PyObject *value, const Py_UCS1 **s, Py_ssize_t *n)
 }
 
 /* fortigate._timestamp's date + time + tz branch for ASCII digits (``(\d{4})-(\d{1,2})-(\d{1,2})``,
- * ``(\d{1,2}): ?(\d{1,2}):(\d{1,2})``, tz UTC/GMT/Z/+0000 or ``[+-]HH:?MM`` under 24 h, absent: UTC)
- * and a valid date in years 1..9999 after the shift to UTC; 0 for anything else (Python decides). */
+ * ``(\d{1,2}): ?(\d{1,2}):(\d{1,2})``, tz UTC/GMT/Z/+0000 or ``[+-]HH:?MM`` under 24 h) and a valid
+ * date in years 1..9999 after the shift to UTC; 0 for anything else, a line without ``tz`` included
+ * (its time is in the sensor's zone: Python decides). */
 static int
 fg_date_time(PyObject *pairs, long long *seconds)
 {
@@ -3366,32 +3367,30 @@ fg_date_time(PyObject *pairs, long long *seconds)
         return 0;
     }
     PyObject *tz = PyDict_GetItemWithError(pairs, fg_tz);
-    if (tz == NULL && PyErr_Occurred()) {
+    if (tz == NULL) { /* an error, or no tz: the sensor's zone, which Python applies */
         return 0;
     }
-    if (tz != NULL) {
-        if (!fg_ascii(tz, &s, &n)) {
+    if (!fg_ascii(tz, &s, &n)) {
+        return 0;
+    }
+    if ((n == 3 && (memcmp(s, "UTC", 3) == 0 || memcmp(s, "GMT", 3) == 0)) || (n == 1 && s[0] == 'Z') ||
+        (n == 5 && memcmp(s, "+0000", 5) == 0)) {
+        oh = om = 0;
+    }
+    else {
+        if (n < 1 || (s[0] != '+' && s[0] != '-')) {
             return 0;
         }
-        if ((n == 3 && (memcmp(s, "UTC", 3) == 0 || memcmp(s, "GMT", 3) == 0)) || (n == 1 && s[0] == 'Z') ||
-            (n == 5 && memcmp(s, "+0000", 5) == 0)) {
-            oh = om = 0;
+        sign = s[0] == '-' ? -1 : 1;
+        at = 1;
+        if (!fg_digits(s, n, &at, 2, 2, &oh)) {
+            return 0;
         }
-        else {
-            if (n < 1 || (s[0] != '+' && s[0] != '-')) {
-                return 0;
-            }
-            sign = s[0] == '-' ? -1 : 1;
-            at = 1;
-            if (!fg_digits(s, n, &at, 2, 2, &oh)) {
-                return 0;
-            }
-            if (at < n && s[at] == ':') {
-                at++;
-            }
-            if (!fg_digits(s, n, &at, 2, 2, &om) || at != n || oh * 60 + om >= 24 * 60) {
-                return 0;
-            }
+        if (at < n && s[at] == ':') {
+            at++;
+        }
+        if (!fg_digits(s, n, &at, 2, 2, &om) || at != n || oh * 60 + om >= 24 * 60) {
+            return 0;
         }
     }
     static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -27,6 +27,7 @@ from mimamori.domain.models import Event, Fields, RawRecord
 from mimamori.errors import ParseError
 from mimamori.parsers import _fast, _native, syslog
 from mimamori.parsers._device import to_int as _to_int
+from mimamori.parsers._device import zone as _zone
 from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._fast import kv_pairs_exact as _tokens_exact
 from mimamori.parsers._fortigate_values import domain as _domain
@@ -183,8 +184,10 @@ def _tz(value: str) -> timezone:
     return timezone(-offset if sign == "-" else offset)
 
 
-def _timestamp(pairs: dict[str, str]) -> datetime:
-    """Prefer the epoch ``eventtime`` (or FortiOS 5 ``logtime``); else ``date`` + ``time`` in ``tz``."""
+def _timestamp(pairs: dict[str, str], zone_name: str) -> datetime:
+    """Prefer the epoch ``eventtime`` (or FortiOS 5 ``logtime``); else ``date`` + ``time`` in ``tz``, or
+    without ``tz`` (FortiOS before 6.2 wrote none) in the sensor's zone ``zone_name``: the device's
+    clock is local time."""
     for key in ("eventtime", "logtime"):
         value = pairs.get(key)
         if value is not None:
@@ -195,7 +198,7 @@ def _timestamp(pairs: dict[str, str]) -> datetime:
     clock = _TIME_RE.fullmatch(pairs.get("time", ""))
     if date is None or clock is None:
         raise ParseError("no usable timestamp (eventtime or date+time)")
-    tz = _tz(pairs["tz"]) if "tz" in pairs else UTC
+    tz = _tz(pairs["tz"]) if "tz" in pairs else _zone(zone_name)
     (year, month, day), (hour, minute, second) = map(int, date.groups()), map(int, clock.groups())
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=tz).astimezone(UTC)
@@ -391,7 +394,8 @@ def _parse(record: RawRecord) -> Event | None:
         if len(kind[0]) + len(kind[1]) <= 64:
             _DATASETS.put(kind, found)
     dataset, feature = found
-    return Event(_timestamp(pairs), record.tenant_id, dataset, _build(pairs, feature), record.sensor_id)
+    when = _timestamp(pairs, record.timezone)
+    return Event(when, record.tenant_id, dataset, _build(pairs, feature), record.sensor_id)
 
 
 _fortigate_event = _native.fortigate_event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ def test_header_variants_give_the_same_event(prefix: str) -> None:
     check_event(event)
     assert event is not None
     assert event.dataset == "fortigate.traffic"
-    assert event.timestamp == datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    assert event.timestamp == datetime(2024, 3, 1, 1, 0, tzinfo=UTC)  # 10:00 in the sensor's Asia/Tokyo
     assert event.fields["source.ip"] == "10.0.0.1"
     assert event.fields["event.outcome"] == "failure"
 
@@ -60,12 +61,31 @@ def test_eventtime_magnitude(eventtime: str, expected: datetime) -> None:
 
 
 def test_date_time_with_tz_and_without() -> None:
-    jst = fortigate.parse(record("fortigate", "date=2024-03-01 time=09:00:00 tz=+0900 type=event"))
-    utc = fortigate.parse(record("fortigate", "date=2024-03-01 time=09:00:00 type=event"))
+    """``tz`` when the line has it; else (FortiOS before 6.2) the device's local time is in the
+    sensor's zone, Asia/Tokyo unless the sensor says otherwise."""
+    line = "date=2024-03-01 time=09:00:00 type=event"
+    jst = fortigate.parse(record("fortigate", line.replace("type=", "tz=+0900 type=")))
+    utc = fortigate.parse(record("fortigate", line.replace("type=", "tz=UTC type=")))
+    sensor = fortigate.parse(record("fortigate", line))
     assert jst is not None
     assert utc is not None
+    assert sensor is not None
     assert jst.timestamp == datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
     assert utc.timestamp == datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    assert sensor.timestamp == jst.timestamp  # the default sensor zone, Asia/Tokyo
+    for zone, hour in [("UTC", 9), ("America/New_York", 14), ("Europe/Berlin", 8)]:
+        raw = record("fortigate", line)
+        event = fortigate.parse(dataclasses.replace(raw, timezone=zone))
+        assert event is not None
+        assert event.timestamp == datetime(2024, 3, 1, hour, 0, tzinfo=UTC), zone
+    summer = dataclasses.replace(
+        record("fortigate", "date=2024-07-01 time=09:00:00 type=event"), timezone="Europe/Berlin"
+    )
+    event = fortigate.parse(summer)
+    assert event is not None
+    assert event.timestamp == datetime(2024, 7, 1, 7, 0, tzinfo=UTC)  # CEST
+    with pytest.raises(ParseError, match="unknown time zone"):
+        fortigate.parse(dataclasses.replace(record("fortigate", line), timezone="Not/AZone"))
 
 
 @pytest.mark.parametrize(
