@@ -204,6 +204,30 @@ error:
     return NULL;
 }
 
+/* One value as _fast.to_ints takes it: a str of 1-19 ASCII digits without a leading zero, <= limit.
+ * 1 with the number in *out, 0 when it is not one. */
+static int
+plain_uint(PyObject *item, unsigned long long limit, unsigned long long *out)
+{
+    if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item)) {
+        return 0;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(item);
+    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(item);
+    if (len == 0 || len > 19 || (len > 1 && chars[0] == '0')) {
+        return 0;
+    }
+    unsigned long long number = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (chars[i] < '0' || chars[i] > '9') {
+            return 0;
+        }
+        number = number * 10 + (chars[i] - '0');
+    }
+    *out = number;
+    return number <= limit;
+}
+
 /* _fast.to_ints: every value as an int when each is non-empty ASCII digits without a leading zero
  * and <= limit (0 <= limit < 2**63); else None. */
 static PyObject *
@@ -238,22 +262,8 @@ to_ints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(seq);
             return NULL;
         }
-        if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item)) {
-            goto none;
-        }
-        Py_ssize_t len = PyUnicode_GET_LENGTH(item);
-        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(item);
-        if (len == 0 || len > 19 || (len > 1 && chars[0] == '0')) {
-            goto none;
-        }
-        unsigned long long number = 0;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            if (chars[i] < '0' || chars[i] > '9') {
-                goto none;
-            }
-            number = number * 10 + (chars[i] - '0');
-        }
-        if (limit < 0 || number > (unsigned long long)limit) {
+        unsigned long long number;
+        if (limit < 0 || !plain_uint(item, (unsigned long long)limit, &number)) {
             goto none;
         }
         PyObject *value = PyLong_FromUnsignedLongLong(number);
@@ -303,22 +313,9 @@ fortigate_ints(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             return NULL;
         }
-        if (!PyUnicode_CheckExact(item) || !PyUnicode_IS_ASCII(item)) {
-            Py_RETURN_FALSE;
-        }
-        Py_ssize_t len = PyUnicode_GET_LENGTH(item);
-        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(item);
-        if (len == 0 || len > 19 || (len > 1 && chars[0] == '0')) {
-            Py_RETURN_FALSE;
-        }
-        unsigned long long number = 0;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            if (chars[i] < '0' || chars[i] > '9') {
-                Py_RETURN_FALSE;
-            }
-            number = number * 10 + (chars[i] - '0');
-        }
-        if (number > (unsigned long long)limit || (k < ports && number > 65535)) {
+        unsigned long long number;
+        if (!PyUnicode_CheckExact(item) || !plain_uint(item, (unsigned long long)limit, &number) ||
+            (k < ports && number > 65535)) {
             Py_RETURN_FALSE;
         }
         numbers[k] = number;

@@ -240,8 +240,8 @@ class _Layout:
     ``names``: the field name of each key (``dict(zip(names, values))`` is the renamed dict, the last of
     keys sharing a name winning as in a dict comprehension); ``ints``: the ``_INTS`` keys that win their
     name and their names, ports first (also as ``int_keys`` and ``int_names``), with ``int_values``
-    fetching their values in one call; ``optional``: the
-    ``_OPTIONAL`` names present; ``specials``: the ``_SPECIALS`` keys present, in that order.
+    fetching their values in one call; ``optional``: the ``_OPTIONAL`` names present; ``specials``:
+    the ``_SPECIALS`` keys present, in that order.
     """
 
     names: tuple[str, ...]
@@ -283,15 +283,15 @@ _CACHED_KEYS_CHARS = 4096  # 2,048 layouts of at most 4 KiB of keys: memory stay
 
 def _fix_ints(fields: Fields, pairs: dict[str, str], layout: _Layout) -> None:
     """Turn the integer fields into ints; a value that is not one goes back to ``fortigate.<key>``."""
-    if _fortigate_ints is not None and _fortigate_ints(
-        fields, pairs, layout.int_keys, layout.int_names, layout.ports, _MAX_INT
-    ):
-        return  # the common case, all at once in C
+    if _fortigate_ints is not None:  # the common case, all at once in C (else the loop below)
+        if _fortigate_ints(fields, pairs, layout.int_keys, layout.int_names, layout.ports, _MAX_INT):
+            return
+    else:
+        numbers = _to_ints(layout.int_values(pairs), _MAX_INT)
+        if numbers is not None and (not layout.ports or max(numbers[: layout.ports]) <= 65535):
+            fields.update(zip(layout.int_names, numbers, strict=True))
+            return
     values = layout.int_values(pairs)
-    numbers = _to_ints(values, _MAX_INT)
-    if numbers is not None and (not layout.ports or max(numbers[: layout.ports]) <= 65535):
-        fields.update(zip(layout.int_names, numbers, strict=True))
-        return
     for (key, name), value in zip(layout.ints, values, strict=True):
         number = _to_int(value)
         if number is None or (name in _PORTS and number > 65535):
