@@ -3268,7 +3268,7 @@ fortigate_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* fortigate._epoch: ``_device.to_int`` (1-19 ASCII digits, <= 2**63 - 1), then s/ms/µs/ns by
+/* _fortigate_time._epoch: ``_device.to_int`` (1-19 ASCII digits, <= 2**63 - 1), then s/ms/µs/ns by
  * magnitude. 1 with the time, 0 when it is not one (no error either way). */
 static int
 fg_epoch(PyObject *value, long long *seconds, int *us)
@@ -3335,7 +3335,7 @@ fg_ascii(PyObject *value, const Py_UCS1 **s, Py_ssize_t *n)
     return 1;
 }
 
-/* fortigate._timestamp's date + time + tz branch for ASCII digits (``(\d{4})-(\d{1,2})-(\d{1,2})``,
+/* _fortigate_time.timestamp's date + time + tz branch for ASCII digits (``(\d{4})-(\d{1,2})-(\d{1,2})``,
  * ``(\d{1,2}): ?(\d{1,2}):(\d{1,2})``, tz UTC/GMT/Z/+0000 or ``[+-]HH:?MM`` under 24 h) and a valid
  * date in years 1..9999 after the shift to UTC; 0 for anything else, a line without ``tz`` included
  * (its time is in the sensor's zone: Python decides). */
@@ -3405,7 +3405,7 @@ fg_date_time(PyObject *pairs, long long *seconds)
     return 1;
 }
 
-/* The event's time as fortigate._timestamp gives it, or NULL (with an error, or without: Python). */
+/* The event's time as _fortigate_time.timestamp gives it, or NULL (with an error, or without: Python). */
 static PyObject *
 fg_when(PyObject *pairs)
 {
