@@ -33,6 +33,8 @@ __all__ = [
     "evtx_fields",
     "evtx_get",
     "flatten",
+    "fortigate_build",
+    "fortigate_build_configure",
     "fortigate_configure",
     "fortigate_event",
     "fortigate_ints",
@@ -82,6 +84,10 @@ suricata_event: Callable[[RawRecord], Event | None] | None = None
 suricata_configure: Callable[..., None] | None = None
 fortigate_event: Callable[[RawRecord], Event | None] | None = None
 fortigate_configure: Callable[..., None] | None = None
+# ``fortigate._build`` for a key layout in its cache (the Python function for the others); once
+# configured, ``fortigate_event`` calls it instead of the Python one.
+fortigate_build: Callable[[dict[str, str], str], dict[str, Any]] | None = None
+fortigate_build_configure: Callable[..., None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
@@ -136,3 +142,5 @@ if os.environ.get("MIMAMORI_PURE") != "1":
             suricata_configure = _speedups.suricata_configure
             fortigate_event = _speedups.fortigate_event
             fortigate_configure = _speedups.fortigate_configure
+            fortigate_build = _speedups.fortigate_build
+            fortigate_build_configure = _speedups.fortigate_build_configure

@@ -3465,6 +3465,389 @@ fg_body(PyObject *data)
     return body;
 }
 
+/* fortigate._build in C: the rename, the observer constants, the integers, the N/A filter, the specials
+ * and the tail, in the Python function's order, for a key layout already in fortigate's _LAYOUTS cache.
+ * The layout's ``plan`` tuple holds what this needs: (names, int_keys, int_names, ports, optional,
+ * specials, codes); the codes are indexes into fortigate._SPECIALS. A layout not cached yet, and an
+ * integer value the common case declines, go to the Python functions, which compute the same. */
+
+static PyObject *fb_layouts, *fb_fix_ints, *fb_macs, *fb_mac, *fb_transport, *fb_not_set, *fb_outcomes,
+    *fb_category, *fb_url, *fb_ip_list, *fb_domain, *fb_max_int;
+static PyObject *fb_plan, *fb_vendor, *fb_fortinet, *fb_product, *fb_fortigate, *fb_transport_name,
+    *fb_source_mac, *fb_destination_mac, *fb_protocol, *fb_duration, *fb_fortigate_duration, *fb_url_domain,
+    *fb_dns_name, *fb_resolved, *fb_catdesc, *fb_url_category, *fb_recipient, *fb_to, *fb_email_to,
+    *fb_action, *fb_status, *fb_event_action, *fb_utmaction, *fb_outcome, *fb_event_category;
+enum { FB_HOSTNAME, FB_QNAME, FB_URL, FB_SRCMAC, FB_DSTMAC, FB_PROTO, FB_SERVICE, FB_DURATION, FB_IPADDR };
+
+/* fortigate_build_configure(layouts, fix_ints, macs, mac, transport, not_set, outcomes, category, url,
+ * ip_list, domain, max_int): fortigate's _LAYOUTS, _fix_ints, _fortigate_values.MACS and mac,
+ * _TRANSPORT, _NOT_SET, _OUTCOMES, _CATEGORY, _url, _ip_list, _domain and _MAX_INT. */
+static PyObject *
+fortigate_build_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 12 || !PyDict_Check(args[0]) || !PyDict_Check(args[2]) || !PyDict_Check(args[4]) ||
+        !PyAnySet_Check(args[5]) || !PyDict_Check(args[6]) || !PyDict_Check(args[7]) || !PyLong_Check(args[11])) {
+        PyErr_SetString(PyExc_TypeError, "fortigate_build_configure(layouts, fix_ints, macs, mac, transport, "
+                                         "not_set, outcomes, category, url, ip_list, domain, max_int)");
+        return NULL;
+    }
+    if (fb_plan == NULL) {
+#define FB_INTERN(var, text)                                                                                       \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) {                                                        \
+        return NULL;                                                                                               \
+    }
+        FB_INTERN(fb_plan, "plan");
+        FB_INTERN(fb_vendor, "observer.vendor");
+        FB_INTERN(fb_fortinet, "Fortinet");
+        FB_INTERN(fb_product, "observer.product");
+        FB_INTERN(fb_fortigate, "FortiGate");
+        FB_INTERN(fb_transport_name, "network.transport");
+        FB_INTERN(fb_source_mac, "source.mac");
+        FB_INTERN(fb_destination_mac, "destination.mac");
+        FB_INTERN(fb_protocol, "network.protocol");
+        FB_INTERN(fb_duration, "event.duration");
+        FB_INTERN(fb_fortigate_duration, "fortigate.duration");
+        FB_INTERN(fb_url_domain, "url.domain");
+        FB_INTERN(fb_dns_name, "dns.question.name");
+        FB_INTERN(fb_resolved, "dns.resolved_ip");
+        FB_INTERN(fb_catdesc, "catdesc");
+        FB_INTERN(fb_url_category, "url.category");
+        FB_INTERN(fb_recipient, "recipient");
+        FB_INTERN(fb_to, "to");
+        FB_INTERN(fb_email_to, "email.to.address");
+        FB_INTERN(fb_action, "action");
+        FB_INTERN(fb_status, "status");
+        FB_INTERN(fb_event_action, "event.action");
+        FB_INTERN(fb_utmaction, "utmaction");
+        FB_INTERN(fb_outcome, "event.outcome");
+        FB_INTERN(fb_event_category, "event.category");
+#undef FB_INTERN
+    }
+    PyObject **slots[12] = {&fb_layouts, &fb_fix_ints, &fb_macs, &fb_mac, &fb_transport, &fb_not_set,
+                            &fb_outcomes, &fb_category, &fb_url, &fb_ip_list, &fb_domain, &fb_max_int};
+    for (int k = 0; k < 12; k++) {
+        Py_INCREF(args[k]);
+        Py_XSETREF(*slots[k], args[k]);
+    }
+    Py_RETURN_NONE;
+}
+
+/* _fortigate_values.domain (``value.rstrip(".").lower()``) for ASCII text; new reference. */
+static PyObject *
+fb_domain_of(PyObject *value)
+{
+    if (!PyUnicode_IS_ASCII(value)) {
+        return PyObject_CallOneArg(fb_domain, value);
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    while (n > 0 && s[n - 1] == '.') {
+        n--;
+    }
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        d[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (Py_UCS1)(s[k] + 32) : s[k];
+    }
+    return out;
+}
+
+/* ``value.lower()``; new reference. */
+static PyObject *
+fb_lower(PyObject *value)
+{
+    if (!PyUnicode_IS_ASCII(value)) {
+        return PyObject_CallMethod(value, "lower", NULL);
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        d[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (Py_UCS1)(s[k] + 32) : s[k];
+    }
+    return out;
+}
+
+/* fields[name] = value, stealing ``value`` (NULL: an error already set). 0, or -1 on error. */
+static int
+fb_set(PyObject *fields, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int failed = PyDict_SetItem(fields, name, value);
+    Py_DECREF(value);
+    return failed;
+}
+
+/* ``_MACS.get(value) or _mac(value)``; new reference. */
+static PyObject *
+fb_mac_of(PyObject *value)
+{
+    PyObject *found = PyDict_GetItemWithError(fb_macs, value);
+    if (found != NULL && PyUnicode_Check(found) && PyUnicode_GET_LENGTH(found) > 0) {
+        Py_INCREF(found);
+        return found;
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyObject_CallOneArg(fb_mac, value);
+}
+
+/* The ``duration`` special: whole seconds below _MAX_INT // 10**9 become nanoseconds, anything else
+ * goes back to ``fortigate.duration``. */
+static int
+fb_duration_of(PyObject *fields, PyObject *value)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    unsigned long long seconds = 0;
+    int ok = PyUnicode_IS_ASCII(value) && n > 0 && n <= 19;
+    const Py_UCS1 *s = ok ? PyUnicode_1BYTE_DATA(value) : NULL;
+    for (Py_ssize_t k = 0; ok && k < n; k++) {
+        ok = s[k] >= '0' && s[k] <= '9';
+        seconds = seconds * 10 + (unsigned long long)(s[k] - '0');
+    }
+    if (ok && seconds < 9223372036ULL) { /* (2**63 - 1) // 10**9; also rules out the 19-digit wrap */
+        return fb_set(fields, fb_duration, PyLong_FromUnsignedLongLong(seconds * 1000000000ULL));
+    }
+    if (PyDict_DelItem(fields, fb_duration) < 0) {
+        return -1;
+    }
+    return PyDict_SetItem(fields, fb_fortigate_duration, value);
+}
+
+/* One key of ``_fix_specials``' loop (``code``: its index in _SPECIALS). */
+static int
+fb_special(PyObject *fields, long code, PyObject *value)
+{
+    int empty = PyUnicode_GET_LENGTH(value) == 0;
+    switch (code) {
+    case FB_PROTO: {
+        if (empty) {
+            return 0;
+        }
+        PyObject *transport = PyDict_GetItemWithError(fb_transport, value);
+        if (transport == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        return PyDict_SetItem(fields, fb_transport_name, transport);
+    }
+    case FB_SRCMAC:
+        return empty ? 0 : fb_set(fields, fb_source_mac, fb_mac_of(value));
+    case FB_SERVICE:
+        return empty ? 0 : fb_set(fields, fb_protocol, fb_lower(value));
+    case FB_DURATION:
+        return fb_duration_of(fields, value);
+    }
+    if (empty) {
+        return 0;
+    }
+    switch (code) {
+    case FB_HOSTNAME:
+        return fb_set(fields, fb_url_domain, fb_domain_of(value));
+    case FB_QNAME:
+        return fb_set(fields, fb_dns_name, fb_domain_of(value));
+    case FB_URL: {
+        PyObject *call_args[2] = {fields, value};
+        PyObject *none = PyObject_Vectorcall(fb_url, call_args, 2, NULL);
+        Py_XDECREF(none);
+        return none == NULL ? -1 : 0;
+    }
+    case FB_DSTMAC:
+        return fb_set(fields, fb_destination_mac, fb_mac_of(value));
+    case FB_IPADDR:
+        return fb_set(fields, fb_resolved, PyObject_CallOneArg(fb_ip_list, value));
+    }
+    PyErr_Format(PyExc_ValueError, "fortigate_build(): unknown special %ld", code);
+    return -1;
+}
+
+/* ``pairs.get(key)`` looked up in _OUTCOMES (a borrowed reference or NULL; -1 on error). */
+static int
+fb_outcome_of(PyObject *key, PyObject **found)
+{
+    *found = NULL;
+    if (key == NULL) {
+        return 0;
+    }
+    *found = PyDict_GetItemWithError(fb_outcomes, key);
+    return *found == NULL && PyErr_Occurred() ? -1 : 0;
+}
+
+/* The ints (C common case, else the Python _fix_ints), the N/A filter and the specials. */
+static int
+fb_fix(PyObject *fields, PyObject *pairs, PyObject *layout, PyObject *plan)
+{
+    PyObject *int_keys = PyTuple_GET_ITEM(plan, 1), *optional = PyTuple_GET_ITEM(plan, 4);
+    PyObject *specials = PyTuple_GET_ITEM(plan, 5), *codes = PyTuple_GET_ITEM(plan, 6);
+    if (PyTuple_GET_SIZE(int_keys)) {
+        PyObject *ints_args[6] = {fields, pairs, int_keys, PyTuple_GET_ITEM(plan, 2), PyTuple_GET_ITEM(plan, 3),
+                                  fb_max_int};
+        PyObject *done = fortigate_ints(NULL, ints_args, 6);
+        if (done == NULL) {
+            return -1;
+        }
+        Py_DECREF(done);
+        if (done != Py_True) {
+            PyObject *fix_args[3] = {fields, pairs, layout};
+            PyObject *none = PyObject_Vectorcall(fb_fix_ints, fix_args, 3, NULL);
+            Py_XDECREF(none);
+            if (none == NULL) {
+                return -1;
+            }
+        }
+    }
+    if (PyTuple_GET_SIZE(optional)) {
+        PyObject *drop_args[3] = {fields, optional, fb_not_set};
+        PyObject *none = drop_unset(NULL, drop_args, 3);
+        Py_XDECREF(none);
+        if (none == NULL) {
+            return -1;
+        }
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(specials); k++) {
+        PyObject *key = PyTuple_GET_ITEM(specials, k);
+        PyObject *value = PyDict_GetItemWithError(pairs, key);
+        if (value == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, key);
+            }
+            return -1;
+        }
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(codes, k));
+        if (code == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        Py_INCREF(value);
+        int failed = !PyUnicode_Check(value) ? -1 : fb_special(fields, code, value);
+        if (failed && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "fortigate_build(): pair values must be str");
+        }
+        Py_DECREF(value);
+        if (failed) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What follows the specials in _build: url.category, the e-mail recipient, the traffic action, the
+ * outcome and the category. */
+static int
+fb_tail(PyObject *fields, PyObject *pairs, PyObject *feature)
+{
+    PyObject *value;
+    if (PyUnicode_CompareWithASCIIString(feature, "webfilter") == 0) {
+        value = PyDict_GetItemWithError(pairs, fb_catdesc);
+        if (value != NULL ? PyDict_SetItem(fields, fb_url_category, value) < 0 : PyErr_Occurred() != NULL) {
+            return -1;
+        }
+    }
+    value = PyDict_GetItemWithError(pairs, fb_recipient);
+    if (value != NULL) {
+        int has_to = PyDict_Contains(pairs, fb_to);
+        if (has_to < 0 || (!has_to && PyDict_SetItem(fields, fb_email_to, value) < 0)) {
+            return -1;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (PyUnicode_CompareWithASCIIString(feature, "traffic") == 0) {
+        int has_action = PyDict_Contains(fields, fb_event_action);
+        if (has_action < 0) {
+            return -1;
+        }
+        value = has_action ? NULL : PyDict_GetItemWithError(pairs, fb_status);
+        if (value != NULL ? PyDict_SetItem(fields, fb_event_action, value) < 0 : PyErr_Occurred() != NULL) {
+            return -1;
+        }
+    }
+    PyObject *outcome;
+    if (fb_outcome_of(PyDict_GetItemWithError(pairs, fb_status), &outcome) < 0 || PyErr_Occurred()) {
+        return -1;
+    }
+    if (outcome == NULL) { /* _OUTCOMES.get(pairs.get("action") or pairs.get("utmaction") or "") */
+        PyObject *word = PyDict_GetItemWithError(pairs, fb_action);
+        if (word == NULL || PyObject_IsTrue(word) == 0) {
+            word = PyErr_Occurred() ? NULL : PyDict_GetItemWithError(pairs, fb_utmaction);
+            if (word == NULL || PyObject_IsTrue(word) == 0) {
+                word = PyErr_Occurred() ? NULL : fg_empty;
+            }
+        }
+        if (word == NULL || fb_outcome_of(word, &outcome) < 0) {
+            return -1;
+        }
+    }
+    if (outcome != NULL && PyDict_SetItem(fields, fb_outcome, outcome) < 0) {
+        return -1;
+    }
+    PyObject *category = PyDict_GetItemWithError(fb_category, feature);
+    if (category == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *list = PyList_New(1);
+    if (list == NULL) {
+        return -1;
+    }
+    Py_INCREF(category);
+    PyList_SET_ITEM(list, 0, category);
+    return fb_set(fields, fb_event_category, list);
+}
+
+/* fortigate_build(pairs, feature): fortigate._build's fields; the Python function for a layout not in
+ * the cache. */
+static PyObject *
+fortigate_build(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_CheckExact(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "fortigate_build(pairs: dict, feature: str)");
+        return NULL;
+    }
+    if (fb_layouts == NULL || fg_build == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "fortigate_build(): not configured");
+        return NULL;
+    }
+    PyObject *pairs = args[0], *feature = args[1];
+    PyObject *keys = PySequence_Tuple(pairs);
+    if (keys == NULL) {
+        return NULL;
+    }
+    PyObject *layout = PyDict_GetItemWithError(fb_layouts, keys);
+    Py_DECREF(keys);
+    if (layout == NULL) {
+        return PyErr_Occurred() ? NULL : PyObject_Vectorcall(fg_build, args, 2, NULL);
+    }
+    Py_INCREF(layout); /* the cache may be cleared by a Python call below */
+    PyObject *fields = NULL;
+    PyObject *plan = PyObject_GetAttr(layout, fb_plan);
+    if (plan == NULL || !PyTuple_CheckExact(plan) || PyTuple_GET_SIZE(plan) != 7) {
+        if (plan != NULL) {
+            PyErr_SetString(PyExc_TypeError, "fortigate_build(): a layout's plan must be a 7-tuple");
+        }
+        goto done;
+    }
+    PyObject *rename_args[2] = {PyTuple_GET_ITEM(plan, 0), pairs};
+    fields = rename_values(NULL, rename_args, 2);
+    if (fields == NULL || PyDict_SetItem(fields, fb_vendor, fb_fortinet) < 0 ||
+        PyDict_SetItem(fields, fb_product, fb_fortigate) < 0 || fb_fix(fields, pairs, layout, plan) < 0 ||
+        fb_tail(fields, pairs, feature) < 0) {
+        Py_CLEAR(fields);
+    }
+done:
+    Py_XDECREF(plan);
+    Py_DECREF(layout);
+    return fields;
+}
+
 static PyObject *
 fortigate_event(PyObject *self, PyObject *record)
 {
@@ -3503,7 +3886,12 @@ fortigate_event(PyObject *self, PyObject *record)
         goto done;
     }
     PyObject *call_args[2] = {pairs, PyTuple_GET_ITEM(found, 1)};
-    fields = PyObject_Vectorcall(fg_build, call_args, 2, NULL);
+    if (fb_layouts != NULL && PyUnicode_Check(call_args[1])) { /* _build in C (fortigate_build_configure) */
+        fields = fortigate_build(NULL, call_args, 2);
+    }
+    else {
+        fields = PyObject_Vectorcall(fg_build, call_args, 2, NULL);
+    }
     if (fields != NULL) {
         result = make_event(record, when, PyTuple_GET_ITEM(found, 0), fields);
     }
@@ -3639,6 +4027,9 @@ static PyMethodDef methods[] = {
     {"fortigate_configure", (PyCFunction)(void (*)(void))fortigate_configure, METH_FASTCALL,
      "Set fortigate_event()'s dataset cache and fields builder."},
     {"fortigate_event", (PyCFunction)fortigate_event, METH_O, "fortigate.parse in C (None: take the Python path)."},
+    {"fortigate_build_configure", (PyCFunction)(void (*)(void))fortigate_build_configure, METH_FASTCALL,
+     "Set fortigate_build()'s tables and Python helpers."},
+    {"fortigate_build", (PyCFunction)(void (*)(void))fortigate_build, METH_FASTCALL, "fortigate._build in C."},
     {"configure", (PyCFunction)configure, METH_O, "Set the json_text fallback of flatten()."},
     {NULL, NULL, 0, NULL},
 };

@@ -102,3 +102,19 @@ def fortigate_configure(
     datasets: dict[tuple[str, str], tuple[str, str]], build: Callable[[dict[str, str], str], Fields], /
 ) -> None: ...
 def fortigate_event(record: RawRecord, /) -> Event | None: ...
+def fortigate_build_configure(
+    layouts: dict[tuple[str, ...], Any],
+    fix_ints: Callable[[Fields, dict[str, str], Any], None],
+    macs: dict[str, str],
+    mac: Callable[[str], str],
+    transport: dict[str, str],
+    not_set: frozenset[str],
+    outcomes: dict[str | None, str],
+    category: dict[str, str],
+    url: Callable[[Fields, str], None],
+    ip_list: Callable[[str], list[str]],
+    domain: Callable[[str], str],
+    max_int: int,
+    /,
+) -> None: ...
+def fortigate_build(pairs: dict[str, str], feature: str, /) -> Fields: ...

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 
-from mimamori.domain.models import Event, Fields, RawRecord
+from mimamori.domain.models import Event, Fields, RawRecord, Scalar
 from mimamori.errors import ParseError
 from mimamori.parsers import _fast, _native, syslog
 from mimamori.parsers._device import to_int as _to_int
 from mimamori.parsers._fast import BoundedCache
 from mimamori.parsers._fast import kv_pairs_exact as _tokens_exact
 from mimamori.parsers._fortigate_time import timestamp as _timestamp
+from mimamori.parsers._fortigate_values import MACS as _MACS
 from mimamori.parsers._fortigate_values import domain as _domain
 from mimamori.parsers._fortigate_values import mac as _mac
 from mimamori.parsers._fortigate_values import url as _url
@@ -194,6 +195,8 @@ class _Layout:
     int_values: Callable[[dict[str, str]], tuple[str, ...]]
     optional: tuple[str, ...]
     specials: tuple[str, ...]
+    # What ``_speedups.fortigate_build`` reads: the above, and each special's index in ``_SPECIALS``.
+    plan: tuple[object, ...] = ()
 
     @classmethod
     def of(cls, keys: tuple[str, ...]) -> _Layout:
@@ -207,15 +210,19 @@ class _Layout:
         ports = sum(name in _PORTS for _, name in ints)
         optional = tuple(dict.fromkeys(name for name in _OPTIONAL if name in winner))
         int_names = tuple(name for _, name in ints)
+        int_keys = tuple(key for key, _ in ints)
+        specials = tuple(key for key in _SPECIALS if key in keys)
+        codes = tuple(_SPECIALS.index(key) for key in specials)
         return cls(
             names,
             tuple(ints),
-            tuple(key for key, _ in ints),
+            int_keys,
             int_names,
             ports,
             getter or (lambda p: tuple(p[k] for k, _ in ints)),
             optional,
-            tuple(key for key in _SPECIALS if key in keys),
+            specials,
+            (names, int_keys, int_names, ports, optional, specials, codes),
         )
 
 
@@ -258,11 +265,14 @@ def _fix_specials(fields: Fields, pairs: dict[str, str], layout: _Layout) -> Non
                 fields["network.transport"] = transport
         elif key == "srcmac":
             if value:
-                fields["source.mac"] = _mac(value)
+                fields["source.mac"] = _MACS.get(value) or _mac(value)
         elif key == "service":
             if value:
                 fields["network.protocol"] = value.lower()
         elif key == "duration":
+            if 0 < len(value) <= 9 and value.isdigit() and value.isascii():  # the common case, inline
+                fields["event.duration"] = int(value) * 10**9
+                continue
             seconds = _to_int(value)
             if seconds is not None and seconds < _MAX_INT // 10**9:
                 fields["event.duration"] = seconds * 10**9
@@ -278,9 +288,14 @@ def _fix_specials(fields: Fields, pairs: dict[str, str], layout: _Layout) -> Non
         elif key == "url":
             _url(fields, value)
         elif key == "dstmac":
-            fields["destination.mac"] = _mac(value)
+            fields["destination.mac"] = _MACS.get(value) or _mac(value)
         else:  # ipaddr
-            fields["dns.resolved_ip"] = [ip.strip() for ip in value.split(",") if ip.strip()]
+            fields["dns.resolved_ip"] = _ip_list(value)
+
+
+def _ip_list(value: str) -> list[Scalar]:
+    """``ipaddr``: the resolved addresses of a DNS log, comma-separated."""
+    return [ip.strip() for ip in value.split(",") if ip.strip()]
 
 
 def _build(pairs: dict[str, str], feature: str) -> Fields:
@@ -343,3 +358,8 @@ def _parse(record: RawRecord) -> Event | None:
 _fortigate_event = _native.fortigate_event
 if _native.fortigate_configure is not None:
     _native.fortigate_configure(_DATASETS, _build)
+if _native.fortigate_build_configure is not None:  # ``_build`` in C for the cached layouts
+    _native.fortigate_build_configure(
+        _LAYOUTS, _fix_ints, _MACS, _mac, _TRANSPORT, _NOT_SET, _OUTCOMES, _CATEGORY, _url, _ip_list,
+        _domain, _MAX_INT,
+    )  # fmt: skip

@@ -28,7 +28,7 @@ from mimamori.errors import ParseError
 from mimamori.parsers import _fast, _json, _native, _zeek_fields, evtx, fortigate, suricata, zeek
 from mimamori.parsers.evtx import channels, ecs, values
 
-from .conftest import DATA_DIR, record
+from .conftest import DATA_DIR, RECEIVED_AT, record
 
 pytestmark = pytest.mark.skipif(not _native.AVAILABLE, reason="C speedups not built, or MIMAMORI_PURE=1")
 
@@ -467,6 +467,59 @@ def test_the_c_path_takes_the_common_fortigate_lines() -> None:
     ]:
         assert _native.fortigate_event(record("fortigate", hard)) is None, hard
         same_event("fortigate", hard)
+
+
+# -- fortigate_build: fortigate._build for a cached key layout ----------------------------------------
+
+FG_KEYS = sorted(
+    {*fortigate._NAMES, "type", "subtype", "status", "catdesc", "recipient", "action", "utmaction", "x-y"}
+)
+FG_VALUES = st.sampled_from(
+    ["", "N/A", "n/a", "0", "6", "17", "999", "65535", "65536", "007", "9223372036", "9223372035",
+     "9223372036854775807", "9223372036854775808", "99999999999999999999", "-1", "١٢", "00:11:22:AA:bb:cc",
+     "00-11-22-aa-bb-cc", "0011.22aa.bbcc", "accept", "deny", "close", "Blocked", "passthrough", "HTTPS",
+     "Ｄｎｓ", "Example.COM.", "例え.テスト.", "...", "http://Evil.example:8080/a?b#c", "/p?q", "[::1]:80/x",
+     "1.2.3.4, 5.6.7.8,", " , ", "İstanbul", "ß"]
+) | st.text(max_size=12)  # fmt: skip
+FG_FEATURES = st.sampled_from([*fortigate._CATEGORY, "utm", "event", "webfilter", "traffic", "Traffic"])
+
+
+def build_outcome(build: Callable[[dict[str, str], str], Any], pairs: dict[str, str], feature: str) -> Any:
+    """``_build``'s fields in insertion order, or the exception it raised (as a value)."""
+    try:
+        return list(build(dict(pairs), feature).items())
+    except Exception as exc:
+        return (type(exc).__name__, str(exc))
+
+
+@SETTINGS
+@given(pairs=st.dictionaries(st.sampled_from(FG_KEYS), FG_VALUES, max_size=14), feature=FG_FEATURES)
+def test_fortigate_build_is_pythons(pairs: dict[str, str], feature: str) -> None:
+    """Every rename, integer, N/A, special and tail rule, in the same order, on hostile values."""
+    assert _native.fortigate_build is not None
+    expected = build_outcome(fortigate._build, pairs, feature)  # also caches the layout
+    assert tuple(pairs) in fortigate._LAYOUTS or sum(map(len, pairs)) > fortigate._CACHED_KEYS_CHARS
+    assert build_outcome(_native.fortigate_build, pairs, feature) == expected
+
+
+def test_fortigate_build_on_the_corpus_and_for_uncached_layouts() -> None:
+    assert _native.fortigate_build is not None
+    for line in corpus("fortigate", real_limit=5_000):
+        try:
+            pairs = fortigate._split(line.decode("utf-8", "replace"), RECEIVED_AT)
+            feature = fortigate._dataset(pairs["type"], pairs.get("subtype", ""))[1]
+        except ParseError:
+            continue
+        expected = build_outcome(fortigate._build, pairs, feature)
+        assert build_outcome(_native.fortigate_build, pairs, feature) == expected
+    fortigate._LAYOUTS.clear()  # not cached: the Python function builds (and caches) the layout
+    pairs = {"type": "traffic", "srcip": "10.0.0.1", "duration": "12", "proto": "6"}
+    fields = _native.fortigate_build(pairs, "traffic")
+    assert fields["event.duration"] == 12 * 10**9
+    assert fields["network.transport"] == "tcp"
+    assert tuple(pairs) in fortigate._LAYOUTS
+    with pytest.raises(TypeError):
+        _native.fortigate_build([], "traffic")  # type: ignore[arg-type]
 
 
 EPOCHS = st.integers(0, 2**64).map(str) | st.sampled_from(

@@ -119,6 +119,8 @@ RARE_FIELDS = frozenset(
 
 DOMAIN_NAMES = frozenset(DOMAIN_FIELDS)
 HASH_NAMES = frozenset(n for n, _ in HASH_FIELDS)
+CERT_NAMES = frozenset(CERT_FIELDS)
+MAIL_NAMES = frozenset(MAIL_FIELDS)
 
 
 def candidates(fields: Mapping[str, object]) -> list[Candidate]:
@@ -151,7 +153,9 @@ def rare_candidates(fields: Mapping[str, object]) -> list[Candidate]:
                 found.append((v.URL, url, True, "url.original"))
     seen = ""
     for name in DOMAIN_FIELDS if not DOMAIN_NAMES.isdisjoint(present) else ():
-        value = get(name) if name in present else None
+        if name not in present:
+            continue
+        value = get(name)
         if isinstance(value, str) and value and value != seen and len(value) <= v.MAX_DOMAIN:
             seen = value
             name_value = value.lower().rstrip(".") if not value.islower() or value.endswith(".") else value
@@ -165,14 +169,14 @@ def rare_candidates(fields: Mapping[str, object]) -> list[Candidate]:
         ja3 = get("tls.client.ja3")
         if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
             found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
-    for name in CERT_FIELDS:
+    for name in CERT_FIELDS if not CERT_NAMES.isdisjoint(present) else ():
         value = get(name) if name in present else None
         if isinstance(value, str) and len(value) <= 64:
             cert = value.replace(":", "").lower()
             if len(cert) == v.HEX_LENGTHS[v.X509_SHA1]:
                 found.append((v.X509_SHA1, cert, True, name))
                 break
-    for name in MAIL_FIELDS:
+    for name in MAIL_FIELDS if not MAIL_NAMES.isdisjoint(present) else ():
         value = get(name) if name in present else None
         if isinstance(value, str) and "@" in value and len(value) <= v.MAX_EMAIL:
             found.append((v.EMAIL, value.strip().strip("<>").lower(), False, name))
@@ -308,8 +312,8 @@ class IndicatorDetector:
                 found = self._first_hit(event, candidates(fields), now, sightings, None)
             if found is not None:
                 yield found
-        for (tenant, ip), (first, last, count, device, allowed) in addresses.items():
-            observations[(tenant, first.date(), v.IP, ip)] = Tally(first, last, count, device, allowed)
+        if addresses:
+            self.recorder.add_addresses(addresses, v.IP)
         if sightings or observations:
             self.recorder.merge(sightings, observations)
 
@@ -327,11 +331,16 @@ class IndicatorDetector:
         allowed = fields.get("event.outcome") != FAILURE
         when = event.timestamp
         day = when.date()
-        device = internal_side(fields)
+        device: str | None = None  # internal_side, worked out only when a tally needs it (``known``)
+        known = False
         finding: Finding | None = None
         for kind, value, outbound, field_name in found:
             if observations is not None and self.observe and kind != v.IP:
-                add(observations, (event.tenant_id, day, kind, value), when, device, allowed)
+                key = (event.tenant_id, day, kind, value)
+                held = observations.get(key)
+                if not known and (held is None or held.device is None):
+                    device, known = internal_side(fields), True
+                add(observations, key, when, device, allowed)
             if finding is not None:
                 continue
             hit = store.match(kind, value, now)
@@ -340,6 +349,8 @@ class IndicatorDetector:
             if hit is None or (store.allowlist and store.allowlist.reason(event.tenant_id, kind, value)):
                 continue
             finding = self._finding(event, hit, outbound=outbound, matched_field=field_name)
+            if not known:
+                device, known = internal_side(fields), True
             add(sightings, (event.tenant_id, day, hit.type, hit.value), when, device, allowed)
         return finding
 
@@ -363,7 +374,9 @@ class IndicatorDetector:
         internal = internal_side(fields) if kind in ("file", "mail") else (src if outbound else dst)
         host = event.get_str("host.name") if outbound else None
         template = TITLES[(context, kind, outbound)]
-        evidence = {k: val for k, val in fields.items() if not k.startswith("fortigate.")}
+        evidence = dict(fields)
+        for name in _device_only(fields):
+            del evidence[name]
         evidence["title.template"] = template
         evidence.setdefault("event.dataset", event.dataset)
         if event.raw is not None:
@@ -387,14 +400,33 @@ class IndicatorDetector:
         )
 
 
+_DEVICE_ONLY: dict[tuple[str, ...], tuple[str, ...]] = {}  # field names -> the fortigate.* ones
+_DEVICE_ONLY_MAX = 1024  # key layouts remembered; cleared when full
+_DEVICE_ONLY_CHARS = 4096  # layouts with longer names together are not remembered
+
+
+def _device_only(fields: Mapping[str, object]) -> tuple[str, ...]:
+    """The device-specific names (``fortigate.*``) an alert's evidence leaves out, per key layout: a
+    FortiGate event has ~50 fields, and a test of each name costs more than the rest of the finding."""
+    names = tuple(fields)
+    found = _DEVICE_ONLY.get(names)
+    if found is None:
+        found = tuple(name for name in names if name.startswith("fortigate."))
+        if sum(map(len, names)) <= _DEVICE_ONLY_CHARS:
+            if len(_DEVICE_ONLY) >= _DEVICE_ONLY_MAX:
+                _DEVICE_ONLY.clear()
+            _DEVICE_ONLY[names] = found
+    return found
+
+
 def internal_side(fields: Mapping[str, object]) -> str | None:
     """The customer's device of an event: a LAN address of source or destination (source first), else
     any private one (the documentation ranges of the demo count as private to ``ipaddress``)."""
-    values = [x for x in (fields.get("source.ip"), fields.get("destination.ip")) if isinstance(x, str)]
-    for value in values:
-        if is_internal(value) and is_local(value):
-            return value
-    for value in values:
-        if is_internal(value):
-            return value
-    return None
+    internal = None
+    for value in (fields.get("source.ip"), fields.get("destination.ip")):
+        if isinstance(value, str) and is_internal(value):
+            if is_local(value):
+                return value
+            if internal is None:
+                internal = value
+    return internal

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 MAX_ENTRIES = 200_000  # distinct keys held between two drains (about 40 MB at worst)
 FLUSH_SECONDS = 30.0  # observed values are written at most this often (a batch-by-batch upsert of
@@ -85,6 +86,30 @@ class Recorder:
                         mine[key] = tally
                     else:
                         self.dropped += 1
+
+    def add_addresses(self, addresses: dict[tuple[str, str], list[Any]], kind: str) -> None:
+        """Merge the addresses a batch's scan tallied, ``{(tenant, address): [first, last, count,
+        device, allowed]}``, as observations of type ``kind`` on the first occurrence's day: the same as
+        ``merge`` with one ``Tally`` each, without the batch-local table in between (most events of a
+        batch add one address)."""
+        with self._lock:
+            mine = self._observations
+            for (tenant, value), (first, last, count, device, allowed) in addresses.items():
+                key = (tenant, first.date(), kind, value)
+                held = mine.get(key)
+                if held is None:
+                    if len(mine) < self.max_entries:
+                        mine[key] = Tally(first, last, count, device, allowed)
+                    else:
+                        self.dropped += 1
+                    continue
+                held.first = min(held.first, first)
+                held.last = max(held.last, last)
+                held.count += count
+                if not held.device:
+                    held.device = device
+                if allowed:
+                    held.allowed = True
 
     def drain(self) -> tuple[dict[Key, Tally], dict[Key, Tally]]:
         """Take everything recorded so far: ``(sightings, observations)``."""

@@ -114,6 +114,10 @@ def url(text: str) -> str:
     if not host:
         raise ValueError(f"URL without a host: {text[:100]!r}")
     try:
+        # Only a text of ASCII digits and dots, or one with a colon, can be an address: a name skips the
+        # failed parse (two exceptions inside ``ipaddress``, most of this function's time).
+        if ":" not in host and not host.replace(".", "").isdigit():
+            raise ValueError(host)
         host_text = ip(host)
         if ":" in host_text:
             host_text = f"[{host_text}]"
@@ -128,10 +132,28 @@ def url(text: str) -> str:
     return f"{host_text}{path}?{parts.query}" if parts.query else f"{host_text}{path}"
 
 
+_EVENT_URLS: dict[tuple[str | None, str], str | None] = {}  # event_url's memory: traffic repeats URLs
+_EVENT_URLS_MAX = 8192  # entries; cleared when full (hostile input cannot grow it)
+_EVENT_URL_CACHED = 512  # characters of domain + original above which a result is not remembered
+
+
 def event_url(domain_value: str | None, original: str | None) -> str | None:
     """The normalised URL of an event's ``url.domain`` and ``url.original`` (often just path and query)."""
     if original is None:
         return None
+    key = (domain_value, original)
+    found = _EVENT_URLS.get(key, "")
+    if found != "":  # "" is never a result: a hit, None included
+        return found
+    found = _event_url(domain_value, original)
+    if len(original) + len(domain_value or "") <= _EVENT_URL_CACHED:
+        if len(_EVENT_URLS) >= _EVENT_URLS_MAX:
+            _EVENT_URLS.clear()
+        _EVENT_URLS[key] = found
+    return found
+
+
+def _event_url(domain_value: str | None, original: str) -> str | None:
     try:
         if "://" in original[:12]:
             return url(original)
