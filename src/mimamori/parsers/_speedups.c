@@ -1199,6 +1199,280 @@ done:
     return failed;
 }
 
+/* Whether an event's addresses need the Python path: one of them is in ``ips`` or in a listed range
+ * (``range_cache`` answers for the addresses it holds, else ``in_ranges`` is called; NULL: no ranges).
+ * 1 or 0, -1 on error. */
+static int
+address_listed(PyObject *dst, PyObject *src, int dst_ok, int src_ok, PyObject *ips, PyObject *in_ranges,
+               PyObject *range_cache)
+{
+    int wanted = dst_ok ? PyDict_Contains(ips, dst) : 0;
+    if (wanted == 0 && src_ok) {
+        wanted = PyDict_Contains(ips, src);
+    }
+    for (int k = 0; wanted == 0 && in_ranges != NULL && k < 2; k++) {
+        PyObject *ip = k == 0 ? dst : src;
+        PyObject *segment = NULL;
+        if (range_cache != NULL && (k == 0 ? dst_ok : src_ok)) {
+            segment = PyDict_GetItemWithError(range_cache, ip);
+            if (segment == NULL && PyErr_Occurred()) {
+                return -1;
+            }
+        }
+        if (segment != NULL && PyLong_CheckExact(segment)) {
+            long index = PyLong_AsLong(segment);
+            wanted = index == -1 && PyErr_Occurred() ? -1 : index >= 0;
+            continue;
+        }
+        PyObject *result = PyObject_CallOneArg(in_ranges, ip);
+        wanted = result == NULL ? -1 : PyObject_IsTrue(result);
+        Py_XDECREF(result);
+    }
+    return wanted;
+}
+
+/* The one-name settlement of scan._one_name (see there): the configuration the detector passes as
+ * address_scan's 10th argument, (out, domain field names, domain table, now, is_internal). */
+typedef struct {
+    PyObject *out, *domain_names, *table, *now, *is_internal;
+} NameScan;
+
+/* sides.internal_side over (src, dst): a new reference (None when neither is internal). */
+static PyObject *
+internal_side_of(PyObject *src, PyObject *dst, NameScan *names, PyObject *cache, PyObject *is_local)
+{
+    PyObject *internal = NULL;
+    PyObject *sides[2] = {src, dst};
+    for (int k = 0; k < 2; k++) {
+        PyObject *value = sides[k];
+        if (!PyUnicode_Check(value)) {
+            continue;
+        }
+        PyObject *result = PyObject_CallOneArg(names->is_internal, value);
+        int yes = result == NULL ? -1 : PyObject_IsTrue(result);
+        Py_XDECREF(result);
+        if (yes < 0) {
+            return NULL;
+        }
+        if (!yes) {
+            continue;
+        }
+        int local = address_local(value, 1, cache, is_local);
+        if (local < 0) {
+            return NULL;
+        }
+        if (local) {
+            internal = value;
+            break;
+        }
+        if (internal == NULL) {
+            internal = value;
+        }
+    }
+    internal = internal != NULL ? internal : Py_None;
+    Py_INCREF(internal);
+    return internal;
+}
+
+/* IndicatorSet.match_domain's walk over an already normalised name: the name or a parent (never a bare
+ * top-level domain) in the domain table with a live expiry (meta[4] > now). 1 listed (or a table
+ * entry of an unexpected shape: the Python path judges), 0 not, -1 on error. */
+static int
+name_listed(PyObject *name, NameScan *names)
+{
+    if (!PyDict_Check(names->table) || PyDict_GET_SIZE(names->table) == 0) {
+        return PyDict_Check(names->table) ? 0 : 1;
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(name);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name), start = 0;
+    for (;;) {
+        PyObject *part = start ? PyUnicode_Substring(name, start, n) : (Py_INCREF(name), name);
+        if (part == NULL) {
+            return -1;
+        }
+        PyObject *meta = PyDict_GetItemWithError(names->table, part);
+        Py_DECREF(part);
+        if (meta == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        if (meta != NULL) {
+            if (!PyTuple_Check(meta) || PyTuple_GET_SIZE(meta) < 5) {
+                return 1;
+            }
+            int live = PyObject_RichCompareBool(PyTuple_GET_ITEM(meta, 4), names->now, Py_GT);
+            if (live != 0) {
+                return live;
+            }
+        }
+        const Py_UCS1 *dot = memchr(s + start, '.', (size_t)(n - start));
+        if (dot == NULL) {
+            return 0;
+        }
+        start = dot - s + 1;
+        if (memchr(s + start, '.', (size_t)(n - start)) == NULL) {
+            return 0;
+        }
+    }
+}
+
+/* One observed name: ``out[(tenant, name)]`` is [first, last, count, device, allowed], the device
+ * (internal_side) worked out only for a new entry or one without a device yet. */
+static int
+tally_name(NameScan *names, PyObject *tenant, PyObject *name, PyObject *when, PyObject *fields, PyObject *src,
+           PyObject *dst, PyObject *cache, PyObject *is_local)
+{
+    PyObject *key = PyTuple_Pack(2, tenant, name);
+    if (key == NULL) {
+        return -1;
+    }
+    int failed = -1;
+    PyObject *device = NULL;
+    PyObject *outcome = PyDict_GetItemWithError(fields, s_outcome);
+    int allowed = outcome == NULL ? (PyErr_Occurred() ? -1 : 1) : PyObject_RichCompareBool(outcome, s_failure, Py_NE);
+    PyObject *seen = allowed < 0 ? NULL : PyDict_GetItemWithError(names->out, key);
+    if (allowed < 0 || (seen == NULL && PyErr_Occurred())) {
+        goto done;
+    }
+    if (seen == NULL) {
+        device = internal_side_of(src, dst, names, cache, is_local);
+        PyObject *entry = device == NULL ? NULL
+                                         : Py_BuildValue("[OOiOO]", when, when, 1, device, allowed ? Py_True : Py_False);
+        if (entry != NULL) {
+            failed = PyDict_SetItem(names->out, key, entry);
+            Py_DECREF(entry);
+        }
+        goto done;
+    }
+    if (!PyList_CheckExact(seen) || PyList_GET_SIZE(seen) != 5) {
+        PyErr_SetString(PyExc_TypeError, "address_scan(): names values must be 5-lists");
+        goto done;
+    }
+    Py_INCREF(seen);
+    PyObject *count = PyNumber_Add(PyList_GET_ITEM(seen, 2), one);
+    int later = -1, earlier = 0, ok = 0;
+    if (count != NULL) {
+        PyList_SetItem(seen, 2, count); /* steals count */
+        later = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 1), Py_GT);
+    }
+    if (later == 1) {
+        Py_INCREF(when);
+        PyList_SetItem(seen, 1, when);
+    }
+    else if (later == 0) {
+        earlier = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 0), Py_LT);
+        if (earlier == 1) {
+            Py_INCREF(when);
+            PyList_SetItem(seen, 0, when);
+        }
+    }
+    if (later >= 0 && earlier >= 0) {
+        ok = 1;
+        int before = PyObject_IsTrue(PyList_GET_ITEM(seen, 4));
+        if (before < 0) {
+            ok = 0;
+        }
+        else if (!before && allowed) {
+            Py_INCREF(Py_True);
+            PyList_SetItem(seen, 4, Py_True);
+        }
+    }
+    if (ok && PyList_GET_ITEM(seen, 3) == Py_None) {
+        device = internal_side_of(src, dst, names, cache, is_local);
+        if (device == NULL) {
+            ok = 0;
+        }
+        else {
+            Py_INCREF(device);
+            PyList_SetItem(seen, 3, device);
+        }
+    }
+    failed = ok ? 0 : -1;
+    Py_DECREF(seen);
+done:
+    Py_XDECREF(device);
+    Py_DECREF(key);
+    return failed;
+}
+
+/* scan._one_name: 1 when the event is settled here (its one domain name tallied when ``observe``),
+ * 0 when the Python path must see it, -1 on error. */
+static int
+one_name(PyObject *event, PyObject *fields, PyObject *dst, PyObject *src, int dst_ok, int src_ok,
+         PyObject *rare_names, NameScan *names, int observe, PyObject *const *args, PyObject *range_cache)
+{
+    PyObject *found_field = NULL, *value = NULL;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(rare_names); k++) {
+        PyObject *item = PyDict_GetItemWithError(fields, PyTuple_GET_ITEM(rare_names, k));
+        if (item == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            continue;
+        }
+        if (found_field != NULL) {
+            return 0; /* two rare fields */
+        }
+        found_field = PyTuple_GET_ITEM(rare_names, k);
+        value = item;
+    }
+    if (found_field == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+        return 0;
+    }
+    int domain = PySet_Contains(names->domain_names, found_field);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    if (domain <= 0 || n > 253) { /* values.MAX_DOMAIN */
+        return domain < 0 ? -1 : 0;
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    while (n > 0 && (s[n - 1] == '.')) {
+        n--;
+    }
+    int dot = 0, colon = 0, numeric = n > 0 && s[n - 1] >= '0' && s[n - 1] <= '9';
+    for (Py_ssize_t k = 0; k < n; k++) {
+        dot |= s[k] == '.';
+        colon |= s[k] == ':';
+        numeric &= (s[k] >= '0' && s[k] <= '9') || s[k] == '.';
+    }
+    if (!dot || colon || numeric) { /* no candidate, or sides.ip_like: the Python path decides */
+        return 0;
+    }
+    if ((PyUnicode_Check(dst) && !dst_ok) || (PyUnicode_Check(src) && !src_ok)) {
+        return 0; /* a str subclass */
+    }
+    int listed = address_listed(dst, src, dst_ok, src_ok, args[1], args[4] == Py_None ? NULL : args[4],
+                                range_cache);
+    if (listed != 0) {
+        return listed < 0 ? -1 : 0;
+    }
+    PyObject *name = PyUnicode_New(n, 127);
+    if (name == NULL) {
+        return -1;
+    }
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(name);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        d[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (Py_UCS1)(s[k] + 32) : s[k];
+    }
+    int result = name_listed(name, names);
+    if (result == 0) {
+        result = 1;
+        if (observe) {
+            PyObject *when = PyObject_GetAttr(event, s_timestamp);
+            PyObject *tenant = when == NULL ? NULL : PyObject_GetAttr(event, s_tenant_id);
+            if (tenant == NULL ||
+                tally_name(names, tenant, name, when, fields, src, dst, args[2], args[3]) < 0) {
+                result = -1;
+            }
+            Py_XDECREF(when);
+            Py_XDECREF(tenant);
+        }
+    }
+    else if (result == 1) {
+        result = 0; /* listed: the finding is the Python path's */
+    }
+    Py_DECREF(name);
+    return result;
+}
+
 /* address_scan(events, ips, local_cache, is_local, in_ranges, rare_fields, addresses, observe,
  * range_cache) runs the per-event part of IndicatorDetector.detect that needs no look-up beyond the
  * addresses, in event order: the observed external addresses are tallied into ``addresses`` (when
@@ -1210,12 +1484,29 @@ done:
 static PyObject *
 address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 9 || !PyList_CheckExact(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2]) ||
-        !PyAnySet_Check(args[5]) || !PyDict_Check(args[6]) || (args[8] != Py_None && !PyDict_Check(args[8]))) {
+    if ((nargs != 9 && nargs != 10) || !PyList_CheckExact(args[0]) || !PyDict_Check(args[1]) ||
+        !PyDict_Check(args[2]) || !PyAnySet_Check(args[5]) || !PyDict_Check(args[6]) ||
+        (args[8] != Py_None && !PyDict_Check(args[8]))) {
         PyErr_SetString(PyExc_TypeError,
                         "address_scan(events: list, ips, local_cache, is_local, in_ranges, rare_fields, "
-                        "addresses, observe, range_cache)");
+                        "addresses, observe, range_cache[, names])");
         return NULL;
+    }
+    NameScan names = {NULL, NULL, NULL, NULL, NULL};
+    int use_names = nargs == 10 && args[9] != Py_None;
+    if (use_names) {
+        PyObject *config = args[9];
+        if (!PyTuple_CheckExact(config) || PyTuple_GET_SIZE(config) != 5 ||
+            !PyDict_Check(PyTuple_GET_ITEM(config, 0)) || !PyAnySet_Check(PyTuple_GET_ITEM(config, 1))) {
+            PyErr_SetString(PyExc_TypeError,
+                            "address_scan(): names must be (out: dict, domain_names: set, table, now, is_internal)");
+            return NULL;
+        }
+        names.out = PyTuple_GET_ITEM(config, 0);
+        names.domain_names = PyTuple_GET_ITEM(config, 1);
+        names.table = PyTuple_GET_ITEM(config, 2);
+        names.now = PyTuple_GET_ITEM(config, 3);
+        names.is_internal = PyTuple_GET_ITEM(config, 4);
     }
     PyObject *range_cache = args[8] == Py_None ? NULL : args[8];
     PyObject *events = args[0], *ips = args[1], *cache = args[2], *is_local = args[3];
@@ -1303,30 +1594,16 @@ address_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
         }
         int wanted = rare;
-        if (!wanted) {
-            wanted = dst_ok ? PyDict_Contains(ips, dst) : 0;
-            if (wanted == 0 && src_ok) {
-                wanted = PyDict_Contains(ips, src);
+        if (rare && use_names) {
+            int settled = one_name(event, fields, dst, src, dst_ok, src_ok, rare_names, &names, observe, args,
+                                   range_cache);
+            if (settled < 0) {
+                goto next;
             }
-            for (int k = 0; wanted == 0 && in_ranges != NULL && k < 2; k++) {
-                PyObject *ip = k == 0 ? dst : src;
-                PyObject *segment = NULL;
-                if (range_cache != NULL && (k == 0 ? dst_ok : src_ok)) {
-                    segment = PyDict_GetItemWithError(range_cache, ip);
-                    if (segment == NULL && PyErr_Occurred()) {
-                        wanted = -1;
-                        break;
-                    }
-                }
-                if (segment != NULL && PyLong_CheckExact(segment)) {
-                    long index = PyLong_AsLong(segment);
-                    wanted = index == -1 && PyErr_Occurred() ? -1 : index >= 0;
-                    continue;
-                }
-                PyObject *result = PyObject_CallOneArg(in_ranges, ip);
-                wanted = result == NULL ? -1 : PyObject_IsTrue(result);
-                Py_XDECREF(result);
-            }
+            wanted = !settled;
+        }
+        else if (!wanted) {
+            wanted = address_listed(dst, src, dst_ok, src_ok, ips, in_ranges, range_cache);
             if (wanted < 0) {
                 goto next;
             }

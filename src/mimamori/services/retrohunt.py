@@ -18,8 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from mimamori.config import Settings
 from mimamori.detection.indicators import Allowlist, IndicatorSet
 from mimamori.detection.indicators import values as v
-from mimamori.detection.indicators.matcher import NAME, TAGS, is_internal
+from mimamori.detection.indicators.matcher import NAME, TAGS
 from mimamori.detection.indicators.presentation import KINDS, TITLES, indicator_evidence
+from mimamori.detection.indicators.sides import is_internal
 from mimamori.detection.indicators.store import Indicator
 from mimamori.domain import Finding, Severity
 from mimamori.services.indicators import DEFAULT_RETROHUNT_DAYS, build_allowlist, setting

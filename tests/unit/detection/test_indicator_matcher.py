@@ -1,7 +1,10 @@
+import time
 from datetime import UTC, datetime
 
 from mimamori.detection import DetectorContext, build_engine
 from mimamori.detection.indicators import Indicator, IndicatorDetector, IndicatorSet
+from mimamori.detection.indicators import candidates as cands
+from mimamori.detection.indicators.scan import NameScan
 from mimamori.domain import Event, Fields, Severity
 
 T = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -291,40 +294,39 @@ def test_rare_events_skip_only_address_lookups_that_cannot_hit() -> None:
 
 def _reference_rare_candidates(fields: Fields) -> list[object]:
     """``rare_candidates`` as it was written before it looked at the present names only."""
-    from mimamori.detection.indicators import matcher
     from mimamori.detection.indicators import values as v
 
     found: list[object] = []
     get = fields.get
     original = get("url.original")
-    if isinstance(original, str) and len(original) <= matcher.MAX_VALUE:
+    if isinstance(original, str) and len(original) <= cands.MAX_VALUE:
         domain = get("url.domain")
         url = v.event_url(domain if isinstance(domain, str) else None, original)
         if url is not None:
             found.append((v.URL, url, True, "url.original"))
     seen = ""
-    for name in matcher.DOMAIN_FIELDS:
+    for name in cands.DOMAIN_FIELDS:
         value = get(name)
         if isinstance(value, str) and value and value != seen and len(value) <= v.MAX_DOMAIN:
             seen = value
             name_value = value.lower().rstrip(".") if not value.islower() or value.endswith(".") else value
-            if "." in name_value and not matcher.ip_like(name_value):
+            if "." in name_value and not cands.ip_like(name_value):
                 found.append((v.DOMAIN, name_value, True, name))
-    for name, kind in matcher.HASH_FIELDS:
+    for name, kind in cands.HASH_FIELDS:
         value = get(name)
         if isinstance(value, str) and len(value) == v.HEX_LENGTHS[kind]:
             found.append((kind, value.lower(), False, name))
     ja3 = get("tls.client.ja3")
     if isinstance(ja3, str) and len(ja3) == v.HEX_LENGTHS[v.JA3]:
         found.append((v.JA3, ja3.lower(), True, "tls.client.ja3"))
-    for name in matcher.CERT_FIELDS:
+    for name in cands.CERT_FIELDS:
         value = get(name)
         if isinstance(value, str) and len(value) <= 64:
             cert = value.replace(":", "").lower()
             if len(cert) == v.HEX_LENGTHS[v.X509_SHA1]:
                 found.append((v.X509_SHA1, cert, True, name))
                 break
-    for name in matcher.MAIL_FIELDS:
+    for name in cands.MAIL_FIELDS:
         value = get(name)
         if isinstance(value, str) and "@" in value and len(value) <= v.MAX_EMAIL:
             found.append((v.EMAIL, value.strip().strip("<>").lower(), False, name))
@@ -345,7 +347,7 @@ def test_rare_candidates_match_the_reference_on_random_fields() -> None:
     rng = random.Random(9)
     for _ in range(20_000):
         fields: Fields = {n: rng.choice(values) for n in rng.sample(names, rng.randint(0, 8))}  # type: ignore[misc]
-        assert matcher.rare_candidates(fields) == _reference_rare_candidates(fields)
+        assert cands.rare_candidates(fields) == _reference_rare_candidates(fields)
 
 
 def test_address_scan_in_c_is_scan_addresses() -> None:
@@ -372,10 +374,17 @@ def test_address_scan_in_c_is_scan_addresses() -> None:
             Indicator("malware-cdn.example", "domain", "dist"),
         ]
     )
-    plain = IndicatorSet.from_indicators([Indicator("203.0.113.66", "ip", "C2")])
+    plain = IndicatorSet.from_indicators(
+        [Indicator("203.0.113.66", "ip", "C2"), Indicator("gone.example", "domain", "expired", expires_at=T)]
+    )
     pool: list[object] = [
         "203.0.113.66", "198.51.100.7", "192.0.2.1", "192.0.2.2", "10.0.0.5", "192.168.1.9", "", "::1",
         "not an ip", 5, None, ["x"], Text("203.0.113.66"), Text("192.0.2.1"),
+    ]  # fmt: skip
+    NAMES = [
+        "malware-cdn.example", "a.b.Malware-CDN.example.", "example.org", "EXAMPLE.ORG..", "gone.example",
+        "x.gone.example", "example", "10.0.0.1", "1.2.3.4.", "fe80::1", "", "...", "名前.example",
+        "x" * 254 + ".example", Text("malware-cdn.example"), 7, None, ["example.org"], "cdn.example",
     ]  # fmt: skip
     rng = random.Random(17)
     batches = []
@@ -386,8 +395,12 @@ def test_address_scan_in_c_is_scan_addresses() -> None:
             for name in ("source.ip", "destination.ip"):
                 if rng.random() < 0.9:
                     data[name] = rng.choice(pool)
-            if rng.random() < 0.15:
-                data["dns.question.name"] = rng.choice(["malware-cdn.example", "example.org"])
+            if rng.random() < 0.3:
+                data[
+                    rng.choice(["dns.question.name", "dns.question.name", "url.domain", "tls.server.name"])
+                ] = rng.choice(NAMES)
+            if rng.random() < 0.05:
+                data[rng.choice(["url.original", "file.hash.md5", "dns.question.name"])] = rng.choice(NAMES)
             if rng.random() < 0.5:
                 data["event.outcome"] = rng.choice(["success", "failure", 1, None])
             when = T + timedelta(seconds=rng.randint(-5, 5))
@@ -399,17 +412,24 @@ def test_address_scan_in_c_is_scan_addresses() -> None:
         ips = store.tables["ip"]
         for observe in (True, False):
             for batch in batches:
-                expected: dict[tuple[str, str], list[object]] = {}
-                native: dict[tuple[str, str], list[object]] = {}
-                codes = matcher.scan_addresses(batch, ips, in_ranges, expected, observe)
-                assert (
-                    _native.address_scan(
-                        batch, ips, matcher.LOCAL_CACHE, matcher.is_local, in_ranges, matcher.RARE_FIELDS,
-                        native, observe, store.range_cache if rng.random() < 0.7 else None,
-                    )
-                    == codes
-                )  # fmt: skip
-                assert native == expected
+                for with_names in (False, True):
+                    expected: dict[tuple[str, str], list[object]] = {}
+                    native: dict[tuple[str, str], list[object]] = {}
+                    names = NameScan(store, time.time()) if with_names else None
+                    names_c = NameScan(store, names.now) if names is not None else None
+                    codes = matcher.scan_addresses(batch, ips, in_ranges, expected, observe, names=names)
+                    assert (
+                        _native.address_scan(
+                            batch, ips, matcher.LOCAL_CACHE, matcher.is_local, in_ranges,
+                            matcher.RARE_FIELDS, native, observe,
+                            store.range_cache if rng.random() < 0.7 else None,
+                            *([names_c.native()] if names_c is not None else []),
+                        )
+                        == codes
+                    )  # fmt: skip
+                    assert native == expected
+                    if names is not None and names_c is not None:
+                        assert names_c.out == names.out
 
     def run(store: IndicatorSet) -> tuple[list[object], object]:
         detector = IndicatorDetector(store)
@@ -422,3 +442,93 @@ def test_address_scan_in_c_is_scan_addresses() -> None:
             patch.setattr(matcher, "_address_scan", None)
             assert run(store) == fast
         assert fast[0]
+
+
+def test_one_name_events_settled_in_the_scan_give_what_the_full_path_gives() -> None:
+    """A DNS-style event settled by the scan (``scan._one_name``, in C or Python) must leave the same
+    findings, sightings and observations as the full per-event path (within one UTC day: the scan
+    counts a name on its first occurrence's day, as it does addresses)."""
+    import random
+    from datetime import timedelta
+
+    import pytest
+
+    from mimamori.detection.indicators import matcher, scan
+    from mimamori.detection.indicators.recorder import Tally
+
+    store = IndicatorSet.from_indicators(
+        [
+            Indicator("malware-cdn.example", "domain", "dist"),
+            Indicator("evil.example", "domain", "parent"),
+            Indicator("gone.example", "domain", "expired", expires_at=T),
+            Indicator("203.0.113.66", "ip", "C2"),
+            Indicator("198.51.100.0/24", "cidr", "range"),
+        ]
+    )
+    names = [
+        "malware-cdn.example", "www.evil.example", "EVIL.example.", "gone.example", "ok.example",
+        "Mail.Example.ORG", "example", "192.0.2.1", "a.b.c.d.example", "名前.example", "",
+    ]  # fmt: skip
+    addresses = ["192.168.1.5", "10.0.0.9", "203.0.113.66", "198.51.100.7", "192.0.2.1", "8.8.8.8", None]
+    rng = random.Random(5)
+    batches = [
+        [
+            Event(
+                T + timedelta(seconds=rng.randint(0, 3000)),
+                f"tenant-{rng.randint(0, 2)}",
+                "zeek.dns",
+                {
+                    k: val
+                    for k, val in {
+                        "source.ip": rng.choice(addresses),
+                        "destination.ip": rng.choice(addresses),
+                        rng.choice(["dns.question.name", "url.domain", "tls.server.name"]): rng.choice(names),
+                        "event.outcome": rng.choice(["success", "failure", None]),
+                    }.items()
+                    if val is not None
+                },
+                "sensor-1",
+            )
+            for _ in range(rng.randint(1, 200))
+        ]
+        for _ in range(30)
+    ]
+
+    # The device of an observation is an internal address that showed the value: which one may differ
+    # (events settled by the scan are tallied before those of the full path), the rest may not.
+    witnesses: dict[tuple[str, str], set[object]] = {}
+    for batch in batches:
+        for event in batch:
+            for field in ("dns.question.name", "url.domain", "tls.server.name"):
+                value = event.fields.get(field)
+                if isinstance(value, str):
+                    name = value.lower().rstrip(".")
+                    witnesses.setdefault((event.tenant_id, name), set()).add(
+                        matcher.internal_side(event.fields)
+                    )
+
+    def tallies(table: dict[object, Tally]) -> dict[object, tuple[object, ...]]:
+        out: dict[object, tuple[object, ...]] = {}
+        for key, t in table.items():
+            tenant, _, kind, value = key  # type: ignore[misc]
+            device: object = t.device
+            if kind == "domain":
+                assert device in witnesses[(tenant, value)]
+                device = device is not None
+            out[key] = (t.first, t.last, t.count, device, t.allowed)
+        return out
+
+    def run() -> tuple[object, ...]:
+        detector = IndicatorDetector(store)
+        findings = [(f.key, f.severity, f.title, f.evidence) for b in batches for f in detector.detect(b)]
+        sightings, observations = detector.recorder.drain()
+        return findings, tallies(sightings), tallies(observations)
+
+    fast = run()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "_address_scan", None)
+        assert run() == fast  # the Python scan settles the same events
+        patch.setattr(scan, "_one_name", lambda *_: False)
+        assert run() == fast  # the full per-event path
+    assert fast[0]
+    assert any(key[2] == "domain" for key in fast[2])  # type: ignore[index]
