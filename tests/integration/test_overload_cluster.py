@@ -19,8 +19,9 @@ minutes; at 60 s of load 900-2,500 batches, up to ~1.2 million records, are stil
 when it ends, and are deleted with the private server). So the test asserts:
 
 - memory is bounded: receiver and worker VmRSS (sampled every 0.5 s through the load and the drain) stay
-  under ``RSS_LIMIT`` each and do not grow (under 1 MiB/s from the median of 10 s after the first 20 s to
-  that of the last 10 s);
+  under ``RSS_LIMIT`` each and do not grow (a least-squares trend of the samples from 20 s on, through
+  the load and the drain, under ``RSS_GROWTH_LIMIT``: 2.5 MiB/s, the embedded test's limit; a leak that
+  fast would also take a process toward ``RSS_LIMIT`` within the test);
 - the excess waits in the stream (its backlog is not empty at the end of the load); HTTP never got a
   5xx, and a 429 (never seen here: the bus never refused) must carry Retry-After. The senders' slowing is
   reported, not asserted: it depends on how far the receiver's CPU ceiling is above R (TCP writers got
@@ -72,7 +73,7 @@ FACTOR = 5.0
 PARTITIONS = 4
 RATE_BURST = 10_000
 RSS_LIMIT = 1 << 30
-RSS_GROWTH_LIMIT = 2**20  # bytes per second
+RSS_GROWTH_LIMIT = 2.5 * 2**20  # bytes per second: the fitted trend from 20 s to the last sample
 UDP_TOLERANCE = 0.001
 TRICKLE = 100  # lines of the probe trickle
 PROBE_LIMIT_S = 10.0  # measured 2.6-3.6 s while ~270 s of backlog drained on the other partition

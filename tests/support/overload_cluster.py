@@ -283,10 +283,7 @@ def wait_processed(
 
 
 def growth_rate(samples: RssSampler, start: float, end: float) -> float:
-    """RSS growth in bytes/s from the median of ``[start, start + 10]`` to that of ``[end - 10, end]``
-    (seconds since the sampler started; medians: one sample taken while a buffer is held is no trend)."""
-    early = sorted(rss for _, rss in samples.between(start, start + 10))
-    late = sorted(rss for _, rss in samples.between(end - 10, end))
-    if not early or not late:
-        return 0.0
-    return (late[len(late) // 2] - early[len(early) // 2]) / max(end - start - 10, 1.0)
+    """RSS trend in bytes/s from ``start`` to ``end`` (seconds since the sampler started): a least-squares
+    fit of every sample, as the embedded overload test reads it. Two 10-s medians at the ends read a
+    buffer held at the wrong moment, or the swing of a busy process's resident size, as growth."""
+    return samples.slope(start, end)
