@@ -30,6 +30,8 @@ __all__ = [
     "drop_unset",
     "evtx_configure",
     "evtx_copy",
+    "evtx_event",
+    "evtx_event_configure",
     "evtx_fields",
     "evtx_get",
     "flatten",
@@ -88,6 +90,9 @@ fortigate_configure: Callable[..., None] | None = None
 # configured, ``fortigate_event`` calls it instead of the Python one.
 fortigate_build: Callable[[dict[str, str], str], dict[str, Any]] | None = None
 fortigate_build_configure: Callable[..., None] | None = None
+# ``evtx.parse`` for the common records (None: the Python path); ``evtx.ecs.enrich`` configured.
+evtx_event: Callable[[RawRecord], Event | None] | None = None
+evtx_event_configure: Callable[[Callable[..., str]], None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
@@ -144,3 +149,5 @@ if os.environ.get("MIMAMORI_PURE") != "1":
             fortigate_configure = _speedups.fortigate_configure
             fortigate_build = _speedups.fortigate_build
             fortigate_build_configure = _speedups.fortigate_build_configure
+            evtx_event = _speedups.evtx_event
+            evtx_event_configure = _speedups.evtx_event_configure

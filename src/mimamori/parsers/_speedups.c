@@ -2745,6 +2745,104 @@ without_nul(PyObject *data, PyObject *fields)
     return clean;
 }
 
+/* -- evtx -- */
+
+/* evtx.parse for the common records: a JSON object whose Event has a System with TimeCreated's
+ * ``#attributes`` (the evtx package's shape), no UserData, ProcessingErrorData or RenderingInfo, no
+ * ``\u0000`` escape, that evtx_fields takes whole with a SystemTime it could read; then the configured
+ * ``ecs.enrich`` names the dataset and adds the ECS fields, and the Event is built here. Anything else
+ * returns None (after the JSON load only) and the Python path gives the Event or the ParseError. */
+
+static PyObject *ee_enrich, *ee_event, *ee_system, *ee_time_created, *ee_attributes, *ee_user_data,
+    *ee_processing, *ee_rendering;
+
+/* evtx_event_configure(enrich): ecs.enrich. */
+static PyObject *
+evtx_event_configure(PyObject *self, PyObject *enrich)
+{
+    if (!PyCallable_Check(enrich)) {
+        PyErr_SetString(PyExc_TypeError, "evtx_event_configure(enrich) needs a callable");
+        return NULL;
+    }
+    if (ee_event == NULL) {
+        if ((ee_event = PyUnicode_InternFromString("Event")) == NULL ||
+            (ee_system = PyUnicode_InternFromString("System")) == NULL ||
+            (ee_time_created = PyUnicode_InternFromString("TimeCreated")) == NULL ||
+            (ee_attributes = PyUnicode_InternFromString("#attributes")) == NULL ||
+            (ee_user_data = PyUnicode_InternFromString("UserData")) == NULL ||
+            (ee_processing = PyUnicode_InternFromString("ProcessingErrorData")) == NULL ||
+            (ee_rendering = PyUnicode_InternFromString("RenderingInfo")) == NULL) {
+            return NULL;
+        }
+    }
+    Py_INCREF(enrich);
+    Py_XSETREF(ee_enrich, enrich);
+    Py_RETURN_NONE;
+}
+
+/* obj[key] when it is an exact dict, else NULL (also on error: check PyErr_Occurred). Borrowed. */
+static PyObject *
+dict_item(PyObject *obj, PyObject *key)
+{
+    PyObject *item = PyDict_GetItemWithError(obj, key);
+    return item != NULL && PyDict_CheckExact(item) ? item : NULL;
+}
+
+static PyObject *
+evtx_event(PyObject *self, PyObject *record)
+{
+    if (ee_enrich == NULL || ej_event_type == NULL || ev_prefix == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "evtx_event(): not configured");
+        return NULL;
+    }
+    PyObject *data = NULL, *result = NULL, *parts = NULL;
+    PyObject *doc = load_line(record, &data);
+    if (doc == NULL || has_nul_escape(data)) {
+        goto done;
+    }
+    PyObject *event = dict_item(doc, ee_event);
+    PyObject *system = event == NULL ? NULL : dict_item(event, ee_system);
+    PyObject *created = system == NULL ? NULL : dict_item(system, ee_time_created);
+    if (created == NULL) {
+        goto done;
+    }
+    int has = PyDict_Contains(created, ee_attributes);
+    for (int k = 0; has == 1 && k < 3; k++) {
+        int extra = PyDict_Contains(event, k == 0 ? ee_user_data : (k == 1 ? ee_processing : ee_rendering));
+        has = extra < 0 ? -1 : !extra;
+    }
+    if (has != 1) {
+        goto done;
+    }
+    PyObject *fields_args[3] = {system, event, doc};
+    parts = evtx_fields(NULL, fields_args, 3);
+    if (parts == NULL || !PyTuple_CheckExact(parts) || PyTuple_GET_SIZE(parts) != 3) {
+        goto done;
+    }
+    PyObject *fields = PyTuple_GET_ITEM(parts, 0), *items = PyTuple_GET_ITEM(parts, 1);
+    PyObject *when = PyTuple_GET_ITEM(parts, 2);
+    if (Py_TYPE(when) != PyDateTimeAPI->DateTimeType) {
+        goto done; /* a SystemTime text: Python reads it */
+    }
+    PyObject *enrich_args[2] = {fields, items};
+    PyObject *dataset = PyObject_Vectorcall(ee_enrich, enrich_args, 2, NULL);
+    if (dataset == NULL) {
+        goto done;
+    }
+    Py_INCREF(when);
+    Py_INCREF(fields);
+    result = make_event(record, when, dataset, fields);
+    Py_DECREF(dataset);
+done:
+    Py_XDECREF(parts);
+    Py_XDECREF(doc);
+    Py_XDECREF(data);
+    if (result != NULL || PyErr_Occurred()) {
+        return result;
+    }
+    Py_RETURN_NONE;
+}
+
 /* events_configure(Event, slot_names, orjson.loads, _json.clean_nul) */
 static PyObject *
 events_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -4304,6 +4402,8 @@ static PyMethodDef methods[] = {
     {"fortigate_configure", (PyCFunction)(void (*)(void))fortigate_configure, METH_FASTCALL,
      "Set fortigate_event()'s dataset cache and fields builder."},
     {"fortigate_event", (PyCFunction)fortigate_event, METH_O, "fortigate.parse in C (None: take the Python path)."},
+    {"evtx_event_configure", (PyCFunction)evtx_event_configure, METH_O, "Set evtx_event()'s enrich function."},
+    {"evtx_event", (PyCFunction)evtx_event, METH_O, "evtx.parse in C for the common records (None: the Python path)."},
     {"fortigate_build_configure", (PyCFunction)(void (*)(void))fortigate_build_configure, METH_FASTCALL,
      "Set fortigate_build()'s tables and Python helpers."},
     {"fortigate_build", (PyCFunction)(void (*)(void))fortigate_build, METH_FASTCALL, "fortigate._build in C."},

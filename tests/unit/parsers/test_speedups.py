@@ -57,6 +57,7 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (suricata, "_flatten", _json.flatten),
     (suricata, "_rename_into", None),
     (suricata, "_object_fields", None),
+    (evtx, "_event_c", None),
     (evtx, "_fields_c", None),
     (values, "get", values._get),
     (values, "copy", values._copy),

@@ -142,6 +142,23 @@ def test_sample_and_golden_records_take_the_c_path() -> None:
     assert taken >= len(docs) - 5  # a few handwritten golden records have odd shapes on purpose
 
 
+def test_whole_records_take_the_c_entry_unless_unusual() -> None:
+    """``evtx_event`` (the whole parse in one call) takes the package's common records and leaves the
+    ones with UserData, ProcessingErrorData, RenderingInfo or a NUL escape to the Python path."""
+    assert _native.evtx_event is not None
+    lines = golden("evtx") + sample_records()
+    unusual = (b'"UserData"', b'"ProcessingErrorData"', b'"RenderingInfo"', b"\\u0000")
+    taken = declined = 0
+    for line in lines:
+        event = _native.evtx_event(record("evtx", line))
+        if any(marker in line for marker in unusual):
+            assert event is None, line[:200]
+            declined += 1
+        taken += event is not None
+    assert declined > (50 if SAMPLES.is_dir() else 0)  # the samples have ~125 with UserData
+    assert taken >= 0.9 * (len(lines) - declined)
+
+
 def test_golden_and_sample_records_give_the_same_events() -> None:
     for line in golden("evtx") + sample_records():
         same(line)
