@@ -31,17 +31,17 @@ import orjson
 from mimamori.domain.models import Event, Fields, FieldValue, RawRecord, Scalar
 from mimamori.errors import ParseError
 from mimamori.parsers import _native
-from mimamori.parsers.evtx import ecs, values
+from mimamori.parsers.evtx import ecs, trees, values
+from mimamori.parsers.evtx.trees import data_value as _value
+from mimamori.parsers.evtx.trees import scalar_text as _scalar_text
 
 __all__ = ["FORMAT", "parse"]
 
 FORMAT = "evtx"
 
 _ED = "winlog.event_data."
-_UD = "winlog.user_data."
 _MAX_INT = 2**63 - 1
-_MAX_DEPTH = 6  # levels of UserData flattened into names; deeper objects are kept as JSON text
-_MAX_FIELDS = 4096  # a record with more data items than this is refused as hostile
+_MAX_FIELDS = trees.MAX_FIELDS
 _LEVELS = {0: "information", 1: "critical", 2: "error", 3: "warning", 4: "information", 5: "verbose"}
 _SKIP = frozenset(("#attributes", "xmlns"))
 # System elements: attributes (per element), text values and numbers, to their field names.
@@ -92,47 +92,12 @@ def _canonical_system(system: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _text(node: Any) -> Any:
-    """The text of an element: the value itself, or its ``#text`` when it also has attributes."""
-    return node.get("#text") if type(node) is dict else node
-
-
 def _int(value: Any) -> int | None:
     if type(value) is int:
         return value if 0 <= value <= _MAX_INT else None
     if type(value) is str and 0 < len(value) <= 19 and value.isascii() and value.isdigit():
         return int(value)
     return None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes
-        return "[nested too deep]"
-
-
-def _scalar_text(value: Any) -> str:
-    """One value as Windows renders it in XML text."""
-    t = type(value)
-    if t is str:
-        return value  # type: ignore[no-any-return]
-    if t is bool:
-        return "true" if value else "false"
-    if t is int or t is float:
-        return str(value)
-    if value is None:
-        return ""
-    if t is dict and "#text" in value:
-        return _scalar_text(value["#text"])
-    return _json_text(value)
-
-
-def _value(value: Any) -> FieldValue:
-    """A data item's value: text, or a list of texts for array-typed values."""
-    if type(value) is list:
-        return [_scalar_text(item) for item in value]
-    return _scalar_text(value)
 
 
 def _data_items(node: Any, data: dict[str, FieldValue], unnamed: list[Any]) -> None:
@@ -180,45 +145,6 @@ def _event_data(node: Any) -> dict[str, FieldValue]:
             data[f"param{number}"] = text
         data["Data"] = texts
     return data
-
-
-def _flatten(node: Any, prefix: str, fields: Fields, depth: int) -> None:
-    """UserData-style trees: ``a.b.c`` names; ``#text`` at the element's own name; xmlns dropped."""
-    if type(node) is not dict:
-        fields[prefix] = _value(node)
-        return
-    if depth >= _MAX_DEPTH:
-        fields[prefix] = _json_text(node)
-        return
-    if len(fields) > _MAX_FIELDS:
-        raise ParseError("UserData with too many items")
-    for key, value in node.items():
-        if key == "#attributes":
-            if type(value) is dict:
-                for name, attr in value.items():
-                    if not name.startswith("xmlns"):
-                        fields[f"{prefix}.{name}"] = _scalar_text(attr)
-        elif key == "#text":
-            fields[prefix] = _value(value)
-        elif not key.startswith("@xmlns"):
-            _flatten(value, f"{prefix}.{key.lstrip('@')}", fields, depth + 1)
-
-
-def _user_data(node: Any, fields: Fields) -> None:
-    if type(node) is not dict:
-        if node is not None:
-            fields[_UD + "value"] = _scalar_text(node)
-        return
-    for wrapper, inner in node.items():
-        if wrapper == "#attributes":
-            continue
-        fields[_UD + "xml_name"] = wrapper
-        if type(inner) is dict:
-            for key, value in inner.items():
-                if key != "#attributes" and not key.startswith("@xmlns"):
-                    _flatten(value, _UD + key.lstrip("@"), fields, 1)
-        elif inner is not None:
-            fields[_UD + wrapper] = _value(inner)
 
 
 def _timestamp(value: Any) -> datetime:
@@ -311,18 +237,6 @@ def _system(system: dict[str, Any], doc: dict[str, Any], fields: Fields) -> date
     return _timestamp(systime if systime is not None else doc.get("timestamp"))
 
 
-def _rendering(node: Any, fields: Fields) -> None:
-    """``RenderingInfo`` (forwarded events): the rendered message and task name."""
-    if type(node) is not dict:
-        return
-    message = _text(node.get("Message"))
-    if type(message) is str and message:
-        fields["message"] = message
-    task = _text(node.get("Task"))
-    if type(task) is str and task:
-        fields["winlog.task"] = task
-
-
 def _clean(fields: Fields) -> Fields:
     """Replace NUL in names and texts (databases refuse it); only run when the JSON had a ``\\u0000``."""
     out: Fields = {}
@@ -403,11 +317,11 @@ def _parse(record: RawRecord) -> Event | None:
         if items:
             fields.update({_ED + key: value for key, value in items.items()})
     if "UserData" in event:
-        _user_data(event["UserData"], fields)
+        trees.user_data(event["UserData"], fields)
     if "ProcessingErrorData" in event:
-        _flatten(event["ProcessingErrorData"], "winlog.processing_error", fields, 1)
+        trees.flatten(event["ProcessingErrorData"], "winlog.processing_error", fields, 1)
     if "RenderingInfo" in event:
-        _rendering(event["RenderingInfo"], fields)
+        trees.rendering(event["RenderingInfo"], fields)
     dataset = ecs.enrich(fields, items)
     if b"\\u0000" in raw:
         fields = _clean(fields)
