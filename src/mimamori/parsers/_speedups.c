@@ -1125,6 +1125,48 @@ address_local(PyObject *ip, int ok, PyObject *cache, PyObject *is_local)
     return local;
 }
 
+/* One more occurrence in a tally [first, last, count, device, allowed] (``seen``, borrowed): count + 1,
+ * first/last moved out to ``when``, allowed set when this event's ``outcome`` is not "failure". The
+ * address and name tallies of address_scan share it. 0, or -1 on error. */
+static int
+tally_count(PyObject *seen, PyObject *when, PyObject *outcome)
+{
+    if (!PyList_CheckExact(seen) || PyList_GET_SIZE(seen) != 5) {
+        PyErr_SetString(PyExc_TypeError, "address_scan(): tallies must be 5-lists");
+        return -1;
+    }
+    Py_INCREF(seen);
+    PyObject *count = PyNumber_Add(PyList_GET_ITEM(seen, 2), one);
+    int later = -1, earlier = 0, allowed_before = -1, allowed = 1;
+    if (count != NULL) {
+        PyList_SetItem(seen, 2, count); /* steals count */
+        later = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 1), Py_GT);
+    }
+    if (later == 1) {
+        Py_INCREF(when);
+        PyList_SetItem(seen, 1, when);
+    }
+    else if (later == 0) {
+        earlier = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 0), Py_LT);
+        if (earlier == 1) {
+            Py_INCREF(when);
+            PyList_SetItem(seen, 0, when);
+        }
+    }
+    if (later >= 0 && earlier >= 0) {
+        allowed_before = PyObject_IsTrue(PyList_GET_ITEM(seen, 4));
+    }
+    if (allowed_before == 0) {
+        allowed = PyObject_RichCompareBool(outcome, s_failure, Py_NE);
+        if (allowed == 1) {
+            Py_INCREF(Py_True);
+            PyList_SetItem(seen, 4, Py_True);
+        }
+    }
+    Py_DECREF(seen);
+    return (allowed_before < 0 || allowed < 0) ? -1 : 0;
+}
+
 /* One observed external address: ``addresses[(tenant, ip)]`` is [first, last, count, device, allowed]. */
 static int
 tally_address(PyObject *addresses, PyObject *tenant, PyObject *ip, PyObject *when, PyObject *device,
@@ -1159,40 +1201,7 @@ tally_address(PyObject *addresses, PyObject *tenant, PyObject *ip, PyObject *whe
         Py_DECREF(entry);
         goto done;
     }
-    if (!PyList_CheckExact(seen) || PyList_GET_SIZE(seen) != 5) {
-        PyErr_SetString(PyExc_TypeError, "address_scan(): addresses values must be 5-lists");
-        goto done;
-    }
-    Py_INCREF(seen);
-    PyObject *count = PyNumber_Add(PyList_GET_ITEM(seen, 2), one);
-    int later = -1, earlier = 0, allowed_before = -1, allowed = 1;
-    if (count != NULL) {
-        PyList_SetItem(seen, 2, count); /* steals count */
-        later = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 1), Py_GT);
-    }
-    if (later == 1) {
-        Py_INCREF(when);
-        PyList_SetItem(seen, 1, when);
-    }
-    else if (later == 0) {
-        earlier = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 0), Py_LT);
-        if (earlier == 1) {
-            Py_INCREF(when);
-            PyList_SetItem(seen, 0, when);
-        }
-    }
-    if (later >= 0 && earlier >= 0) {
-        allowed_before = PyObject_IsTrue(PyList_GET_ITEM(seen, 4));
-    }
-    if (allowed_before == 0) {
-        allowed = PyObject_RichCompareBool(outcome, s_failure, Py_NE);
-        if (allowed == 1) {
-            Py_INCREF(Py_True);
-            PyList_SetItem(seen, 4, Py_True);
-        }
-    }
-    failed = (allowed_before < 0 || allowed < 0) ? -1 : 0;
-    Py_DECREF(seen);
+    failed = tally_count(seen, when, outcome);
 done:
     Py_XDECREF(outcome);
     Py_DECREF(key);
@@ -1343,51 +1352,18 @@ tally_name(NameScan *names, PyObject *tenant, PyObject *name, PyObject *when, Py
         }
         goto done;
     }
-    if (!PyList_CheckExact(seen) || PyList_GET_SIZE(seen) != 5) {
-        PyErr_SetString(PyExc_TypeError, "address_scan(): names values must be 5-lists");
+    if (tally_count(seen, when, outcome != NULL ? outcome : Py_None) < 0) {
         goto done;
     }
-    Py_INCREF(seen);
-    PyObject *count = PyNumber_Add(PyList_GET_ITEM(seen, 2), one);
-    int later = -1, earlier = 0, ok = 0;
-    if (count != NULL) {
-        PyList_SetItem(seen, 2, count); /* steals count */
-        later = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 1), Py_GT);
-    }
-    if (later == 1) {
-        Py_INCREF(when);
-        PyList_SetItem(seen, 1, when);
-    }
-    else if (later == 0) {
-        earlier = PyObject_RichCompareBool(when, PyList_GET_ITEM(seen, 0), Py_LT);
-        if (earlier == 1) {
-            Py_INCREF(when);
-            PyList_SetItem(seen, 0, when);
-        }
-    }
-    if (later >= 0 && earlier >= 0) {
-        ok = 1;
-        int before = PyObject_IsTrue(PyList_GET_ITEM(seen, 4));
-        if (before < 0) {
-            ok = 0;
-        }
-        else if (!before && allowed) {
-            Py_INCREF(Py_True);
-            PyList_SetItem(seen, 4, Py_True);
-        }
-    }
-    if (ok && PyList_GET_ITEM(seen, 3) == Py_None) {
+    if (PyList_GET_ITEM(seen, 3) == Py_None) { /* a device only when none was known yet */
         device = internal_side_of(src, dst, names, cache, is_local);
         if (device == NULL) {
-            ok = 0;
+            goto done;
         }
-        else {
-            Py_INCREF(device);
-            PyList_SetItem(seen, 3, device);
-        }
+        Py_INCREF(device);
+        PyList_SetItem(seen, 3, device);
     }
-    failed = ok ? 0 : -1;
-    Py_DECREF(seen);
+    failed = 0;
 done:
     Py_XDECREF(device);
     Py_DECREF(key);

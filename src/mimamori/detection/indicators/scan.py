@@ -43,6 +43,18 @@ class NameScan:
         return (self.out, DOMAIN_NAMES, self.store.tables[v.DOMAIN], self.now, is_internal)
 
 
+def _count(seen: list[Any], when: object, allowed: bool) -> None:
+    """One more occurrence in a tally ``[first, last, count, device, allowed]``: one allowed occurrence
+    makes the value "let through"."""
+    seen[2] += 1
+    if when > seen[1]:
+        seen[1] = when
+    elif when < seen[0]:
+        seen[0] = when
+    if allowed:
+        seen[4] = True
+
+
 def _one_name(
     event: Event,
     names: NameScan,
@@ -83,13 +95,7 @@ def _one_name(
         if seen is None:
             names.out[key] = [when, when, 1, internal_side(fields), allowed]
         else:
-            seen[2] += 1
-            if when > seen[1]:
-                seen[1] = when
-            elif when < seen[0]:
-                seen[0] = when
-            if not seen[4] and allowed:
-                seen[4] = True
+            _count(seen, when, allowed)
             if seen[3] is None:
                 seen[3] = internal_side(fields)
     return True
@@ -138,13 +144,7 @@ def scan_addresses(
                         allowed = fields.get("event.outcome") != FAILURE
                         addresses[(tenant, ip)] = [when, when, 1, device, allowed]  # type: ignore[index]
                     else:
-                        seen[2] += 1
-                        if when > seen[1]:
-                            seen[1] = when
-                        elif when < seen[0]:
-                            seen[0] = when
-                        if not seen[4] and fields.get("event.outcome") != FAILURE:
-                            seen[4] = True  # one allowed occurrence makes the value "let through"
+                        _count(seen, when, fields.get("event.outcome") != FAILURE)
         rare = not RARE_FIELDS.isdisjoint(fields)  # a C loop over the (cold) dict's entries
         if rare:
             if names is None or not _one_name(event, names, observe, ips, in_ranges):
