@@ -5,7 +5,8 @@ are checked against the tenant's suppression rules, then correlated (``triage.co
 tenant's open incidents on the same device; every touched incident gets its score, severity, category
 and span recomputed from all its alerts, so a repeated alert that grows an incident is reflected too.
 Because this runs in the same transaction, a redelivered batch finds its alerts already placed and
-creates nothing twice.
+creates nothing twice. Every tenant of the batch is triaged at once, a few statements per batch
+(``storage.repositories.triage``), not per tenant or per incident.
 """
 
 from __future__ import annotations
@@ -54,77 +55,100 @@ def reasons_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
     ]
 
 
+Log = list[tuple[str, str, str, str, dict[str, Any]]]  # (tenant, incident, actor, action, detail)
+
+
 def refresh(uow: Repositories, tenant_id: str, incident_ids: Iterable[str]) -> int:
     """Recompute the touched incidents from their alerts; log severity changes. Returns how many."""
-    ids = sorted(set(incident_ids))
+    ids = set(incident_ids)
     if not ids:
         return 0
+    logs: Log = []
+    count = _refresh(uow, {tenant_id: ids}, logs)
+    uow.triage.log(logs)
+    return count
+
+
+def _refresh(uow: Repositories, touched: Mapping[str, set[str]], logs: Log) -> int:
+    """``refresh`` of every tenant's touched incidents at once (tenant id → incident ids); the severity
+    changes are appended to ``logs``."""
+    touched = {tenant: ids for tenant, ids in touched.items() if ids}
+    if not touched:
+        return 0
+    batch = uow.triage
     by_incident: dict[str, list[Alert]] = {}
-    for alert in uow.alerts.of_incidents(tenant_id, ids):
+    for alert in batch.placed_alerts(touched):
         if alert.incident_id is not None:
             by_incident.setdefault(alert.incident_id, []).append(alert)
-    important = critical_hosts(uow.settings.get(tenant_id, PROFILE))
-    for incident_id in ids:
-        alerts = by_incident.get(incident_id, [])
-        before = uow.incidents.get(tenant_id, incident_id)
-        if not alerts:
-            continue
-        score = score_incident(alerts, important)
-        worst = max(alerts, key=lambda a: (a.severity.rank, a.last_seen))
-        values = {
-            "title": worst.title,
-            "severity": score.severity.value,
-            "score": score.score,
-            "category": incident_category(classify_alert(a).category for a in alerts),
-            "host": worst.host or before.host,
-            "opened_at": min(a.first_seen for a in alerts),
-            "last_seen": max(a.last_seen for a in alerts),
-            "reasons": reasons_json(score.reasons),
-        }
-        uow.incidents.update(tenant_id, incident_id, values)
-        if before.severity != score.severity.value:
-            uow.incidents.log(
-                tenant_id,
-                incident_id,
-                SYSTEM,
-                "severity",
-                {"from": before.severity, "to": score.severity.value, "score": score.score},
-            )
-    return len(ids)
+    profiles = batch.settings(touched, PROFILE)
+    before_rows = batch.incidents(touched)
+    updates: list[tuple[str, str, dict[str, Any]]] = []
+    for tenant_id in sorted(touched):
+        important = critical_hosts(profiles.get(tenant_id))
+        for incident_id in sorted(touched[tenant_id]):
+            alerts = by_incident.get(incident_id, [])
+            before = before_rows[incident_id]
+            if not alerts:
+                continue
+            score = score_incident(alerts, important)
+            worst = max(alerts, key=lambda a: (a.severity.rank, a.last_seen))
+            values = {
+                "title": worst.title,
+                "severity": score.severity.value,
+                "score": score.score,
+                "category": incident_category(classify_alert(a).category for a in alerts),
+                "host": worst.host or before.host,
+                "opened_at": min(a.first_seen for a in alerts),
+                "last_seen": max(a.last_seen for a in alerts),
+                "reasons": reasons_json(score.reasons),
+            }
+            updates.append((tenant_id, incident_id, values))
+            if before.severity != score.severity.value:
+                detail = {"from": before.severity, "to": score.severity.value, "score": score.score}
+                logs.append((tenant_id, incident_id, SYSTEM, "severity", detail))
+    batch.refresh_incidents(updates)
+    return sum(len(ids) for ids in touched.values())
 
 
 def place_alerts(
-    uow: Repositories, tenant_id: str, alerts: Sequence[Alert], result: TriageResult
-) -> set[str]:
-    """Suppress or correlate the tenant's unplaced alerts; returns the incidents they went to."""
-    rules = uow.incidents.rules(tenant_id, active_at=utcnow())
-    already = uow.alerts.suppressed(tenant_id, [a.id for a in alerts])
+    uow: Repositories, unplaced: Mapping[str, Sequence[Alert]], result: TriageResult, logs: Log
+) -> dict[str, set[str]]:
+    """Suppress or correlate the unplaced alerts of every tenant (tenant id → alerts, oldest first);
+    returns the incidents they went to, per tenant, and appends the incidents' log entries to ``logs``."""
+    batch = uow.triage
+    rules = batch.rules(unplaced, active_at=utcnow())
+    silenced: list[tuple[str, str, str]] = []
     to_place: list[Alert] = []
-    for alert in alerts:
-        if alert.id in already:
-            continue
-        rule = next((r for r in rules if rule_matches(r, alert)), None)
-        if rule is not None:
-            result.alerts_suppressed += uow.alerts.suppress(tenant_id, [alert.id], rule.id)
-        else:
-            to_place.append(alert)
+    for tenant_id, alerts in unplaced.items():
+        tenant_rules = rules.get(tenant_id, ())
+        for alert in alerts:
+            rule = next((r for r in tenant_rules if rule_matches(r, alert)), None)
+            if rule is not None:
+                silenced.append((tenant_id, alert.id, rule.id))
+            else:
+                to_place.append(alert)
+    batch.suppress(silenced)
+    result.alerts_suppressed += len(silenced)
     if not to_place:
-        return set()
-    open_rows = uow.incidents.open_for_devices(tenant_id, {device_of(a) for a in to_place})
+        return {}
+    devices: dict[str, set[str]] = {}
+    for alert in to_place:
+        devices.setdefault(alert.tenant_id, set()).add(device_of(alert))
     open_incidents = [
-        OpenIncident(r.id, tenant_id, r.device or "", r.opened_at, r.last_seen or r.opened_at)
-        for r in open_rows
+        OpenIncident(r.id, r.tenant_id, r.device or "", r.opened_at, r.last_seen or r.opened_at)
+        for r in batch.open_incidents(devices)
     ]
-    touched: set[str] = set()
     by_id = {a.id: a for a in to_place}
-    for group in correlate(to_place, open_incidents):
-        incident_id = group.incident_id
-        if incident_id is None:
-            first = by_id[group.alert_ids[0]]
-            row = uow.incidents.create(
-                tenant_id,
+    # correlate keys its groups by (tenant, device): one call for the batch is one call per tenant; the
+    # stable sort keeps each tenant's groups in their order
+    groups = sorted(correlate(to_place, open_incidents), key=lambda g: g.tenant_id)
+    new = [group for group in groups if group.incident_id is None]
+    created = batch.create_incidents(
+        [
+            (
+                group.tenant_id,
                 {
-                    "title": first.title,
+                    "title": (first := by_id[group.alert_ids[0]]).title,
                     "severity": first.severity.value,
                     "status": NEW,
                     "device": group.device,
@@ -133,29 +157,49 @@ def place_alerts(
                     "last_seen": group.last_seen,
                 },
             )
-            incident_id = row.id
+            for group in new
+        ]
+    )
+    new_ids = {id(group): incident_id for group, incident_id in zip(new, created, strict=True)}
+    touched: dict[str, set[str]] = {}
+    placed: list[tuple[str, str, str]] = []
+    for group in groups:
+        incident_id = group.incident_id
+        if incident_id is None:
+            incident_id = new_ids[id(group)]
             result.incidents_created.append(incident_id)
             # No outbox row of its own yet: the notification issue decides whether customers get one
             # message per incident; the alert.created rows already carry the alert ids.
-            uow.incidents.log(tenant_id, incident_id, SYSTEM, "created", {"alerts": group.alert_ids})
+            logs.append((group.tenant_id, incident_id, SYSTEM, "created", {"alerts": group.alert_ids}))
         else:
-            uow.incidents.log(tenant_id, incident_id, SYSTEM, "alerts_added", {"alerts": group.alert_ids})
-        uow.alerts.place(tenant_id, group.alert_ids, incident_id)
-        touched.add(incident_id)
+            logs.append((group.tenant_id, incident_id, SYSTEM, "alerts_added", {"alerts": group.alert_ids}))
+        placed += [(group.tenant_id, alert_id, incident_id) for alert_id in group.alert_ids]
+        touched.setdefault(group.tenant_id, set()).add(incident_id)
+    batch.place(placed)
     return touched
 
 
 def triage_changes(uow: Repositories, changes: Sequence[AlertChange]) -> TriageResult:
-    """The triage step of one batch (see the module docstring)."""
+    """The triage step of one batch (see the module docstring), every tenant of the batch at once."""
     result = TriageResult()
-    by_tenant: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for change in changes:
-        by_tenant.setdefault(change.tenant_id, []).append(change.alert_id)
-    for tenant_id, alert_ids in sorted(by_tenant.items()):
-        alerts = uow.alerts.get_many(tenant_id, alert_ids)
-        touched = {a.incident_id for a in alerts if a.incident_id is not None}
-        touched |= place_alerts(uow, tenant_id, [a for a in alerts if a.incident_id is None], result)
-        result.incidents_updated += refresh(uow, tenant_id, touched)
+        wanted.setdefault(change.tenant_id, []).append(change.alert_id)
+    if not wanted:
+        return result
+    touched: dict[str, set[str]] = {}
+    unplaced: dict[str, list[Alert]] = {}
+    for alert, suppressed_by in uow.triage.alerts(wanted):
+        if alert.incident_id is not None:
+            touched.setdefault(alert.tenant_id, set()).add(alert.incident_id)
+        elif suppressed_by is None:
+            unplaced.setdefault(alert.tenant_id, []).append(alert)
+    logs: Log = []
+    if unplaced:
+        for tenant_id, ids in place_alerts(uow, unplaced, result, logs).items():
+            touched.setdefault(tenant_id, set()).update(ids)
+    result.incidents_updated += _refresh(uow, touched, logs)
+    uow.triage.log(logs)
     return result
 
 
@@ -178,17 +222,21 @@ def record_findings(
     if not items:
         return recorded
     recorded.changes = uow.alerts.record(items)
+    messages: list[tuple[str, str | None, str, Mapping[str, Any], str]] = []
     for change in recorded.changes:
         if change.created:
             recorded.created_alert_ids.append(change.alert_id)
-            uow.outbox.add(
-                change.tenant_id,
-                change.alert_id,
-                "alert.created",
-                {"alert_id": change.alert_id, **(payload or {})},
-                f"alert.created:{change.alert_id}",
+            messages.append(
+                (
+                    change.tenant_id,
+                    change.alert_id,
+                    "alert.created",
+                    {"alert_id": change.alert_id, **(payload or {})},
+                    f"alert.created:{change.alert_id}",
+                )
             )
         else:
             recorded.alerts_updated += 1
+    uow.triage.enqueue(messages)
     recorded.triage = triage_changes(uow, recorded.changes)
     return recorded

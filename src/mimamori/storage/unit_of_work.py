@@ -37,6 +37,7 @@ from mimamori.storage.repositories import (
     SightingRepository,
     TenantRepository,
     TicketRepository,
+    TriageRepository,
     UserRepository,
 )
 
@@ -68,6 +69,7 @@ class Repositories:
         self.escalations = EscalationRepository(connection)
         self.marks = MarkRepository(connection)
         self.tickets = TicketRepository(connection)
+        self.triage = TriageRepository(connection)  # the pipeline's triage step, batch-wide
 
 
 @contextmanager

@@ -76,6 +76,32 @@ def test_other_devices_get_their_own_incident_and_blocked_is_low(world: World) -
     assert found["PC-SOUMU-02"]["damage"]["high_yen"] < found["PC-KEIRI-01"]["damage"]["low_yen"]
 
 
+def test_one_batch_of_two_tenants_is_triaged_per_tenant(world: World) -> None:
+    """The triage step takes every tenant of a batch at once: the same device address and indicator in
+    two tenants still make one incident each, and a tenant's suppression rule silences only its alerts."""
+    triage_suppression.add_rule(
+        world.db, ANALYST, world.a, "host", host="192.168.1.9", reason="A's own scanner"
+    )
+    records = [
+        RawRecord(tenant, world.sensors[tenant], "fortigate", payload, NOW, "test")
+        for tenant in (world.a, world.b)
+        for payload in (line("192.168.1.5", C2), line("192.168.1.9", C2, name="SCANNER"))
+    ]
+    result = world.pipeline.process(records)
+    assert (result.alerts_created, result.alerts_suppressed, result.incidents_created) == (4, 1, 3)
+    hosts_a = {i["host"] for i in incidents.list_incidents(world.db, None, world.a)}
+    hosts_b = {i["host"] for i in incidents.list_incidents(world.db, None, world.b)}
+    assert (hosts_a, hosts_b) == ({"PC-KEIRI-01"}, {"PC-KEIRI-01", "SCANNER"})
+    for tenant in (world.a, world.b):
+        for incident in incidents.list_incidents(world.db, None, tenant):
+            with read_only(world.db) as uow:  # its alerts are the tenant's own
+                assert len(uow.alerts.get_many(tenant, incident["alerts"])) == len(incident["alerts"]) == 1
+            assert incident["timeline"][0]["count"] == 1
+    world.pipeline.process(records)  # the same batch again (a redelivery): nothing new
+    assert len(incidents.list_incidents(world.db, None, world.a)) == 1
+    assert len(incidents.list_incidents(world.db, None, world.b)) == 2
+
+
 def test_workflow_states_assignment_notes_and_audit_trail(world: World) -> None:
     world.send(world.a, line("192.168.1.5", C2))
     (incident,) = incidents.list_incidents(world.db, None, world.a)

@@ -38,6 +38,7 @@ from mimamori.storage.repositories.sensors import Counters, SensorRepository
 from mimamori.storage.repositories.settings import SettingsRepository
 from mimamori.storage.repositories.tenants import TenantRepository
 from mimamori.storage.repositories.tickets import TicketRepository, TicketRow
+from mimamori.storage.repositories.triage import TriageRepository
 from mimamori.storage.repositories.users import LoginState, UserRepository
 
 __all__ = [
@@ -82,5 +83,6 @@ __all__ = [
     "TicketRepository",
     "TicketRow",
     "TotpRecord",
+    "TriageRepository",
     "UserRepository",
 ]

@@ -91,19 +91,9 @@ class AlertRepository:
             fit(alerts, _row(tenant_id, fingerprint, groups[(tenant_id, fingerprint)]))
             for tenant_id, fingerprint in sorted(groups)
         ]
-        insert = insert_for(self._connection, alerts)
-        new = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=[alerts.c.tenant_id, alerts.c.fingerprint],
-            set_={
-                "count": alerts.c.count + new.count,
-                "first_seen": least(self._connection, alerts.c.first_seen, new.first_seen),
-                "last_seen": greatest(self._connection, alerts.c.last_seen, new.last_seen),
-                "severity": case(
-                    (_rank(new.severity) > _rank(alerts.c.severity), new.severity), else_=alerts.c.severity
-                ),
-            },
-        ).returning(alerts.c.id, alerts.c.tenant_id, alerts.c.fingerprint, alerts.c.count)
+        statement = _UPSERTS.get(self._connection.dialect.name)
+        if statement is None:
+            statement = _UPSERTS[self._connection.dialect.name] = _upsert(self._connection)
         changes: dict[tuple[str, str], AlertChange] = {}
         for alert_id, tenant_id, fingerprint, count in self._connection.execute(statement, rows):
             # Existing alerts had count >= 1 before adding n: count == n exactly when this insert made it.
@@ -241,6 +231,27 @@ class AlertRepository:
     def _page(self, query: Select[Any], limit: int, offset: int) -> builtins.list[Alert]:
         query = query.order_by(alerts.c.last_seen.desc(), alerts.c.id).limit(limit).offset(offset)
         return [_alert(row._mapping) for row in self._connection.execute(query)]
+
+
+def _upsert(connection: Connection) -> Any:
+    """``record``'s statement for the connection's backend (built once per backend: building it costs
+    more than running it)."""
+    insert = insert_for(connection, alerts)
+    new = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[alerts.c.tenant_id, alerts.c.fingerprint],
+        set_={
+            "count": alerts.c.count + new.count,
+            "first_seen": least(connection, alerts.c.first_seen, new.first_seen),
+            "last_seen": greatest(connection, alerts.c.last_seen, new.last_seen),
+            "severity": case(
+                (_rank(new.severity) > _rank(alerts.c.severity), new.severity), else_=alerts.c.severity
+            ),
+        },
+    ).returning(alerts.c.id, alerts.c.tenant_id, alerts.c.fingerprint, alerts.c.count)
+
+
+_UPSERTS: dict[str, Any] = {}  # backend name -> ``_upsert``
 
 
 def _filtered(query: Select[Any], severity: Severity | None, status: AlertStatus | None) -> Select[Any]:
