@@ -13,6 +13,7 @@ setup(
         Extension(
             "mimamori.parsers._speedups",
             sources=["src/mimamori/parsers/_speedups.c"],
+            depends=["src/mimamori/parsers/_speedups_behaviours.c"],  # included by _speedups.c
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         )

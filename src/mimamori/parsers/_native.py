@@ -27,6 +27,7 @@ from mimamori.parsers import _json
 __all__ = [
     "AVAILABLE",
     "address_scan",
+    "behaviour_views",
     "drop_unset",
     "evtx_configure",
     "evtx_copy",
@@ -48,6 +49,7 @@ __all__ = [
     "suricata_configure",
     "suricata_event",
     "to_ints",
+    "views_configure",
     "zeek_configure",
     "zeek_event",
     "zeek_fields",
@@ -97,16 +99,21 @@ _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
 # the parsed events of a batch (``matcher.scan_addresses`` in C), kept in the one extension.
 address_scan: Callable[..., list[int] | None] | None = None
+# Not a parser step either: ``detection.behaviours.BehaviourDetector._run_views`` for one batch, and the
+# View type and helpers it needs (``behaviours._view`` calls views_configure).
+behaviour_views: Callable[..., None] | None = None
+views_configure: Callable[..., None] | None = None
 
 log = logging.getLogger(__name__)
 
 
 def _stale(built: str | None) -> bool:
-    """Whether the extension is older than its C source (only a source tree has the source)."""
+    """Whether the extension is older than its C sources (only a source tree has them)."""
     source = Path(__file__).with_name("_speedups.c")
     if built is None or not source.is_file():
         return False
-    if Path(built).stat().st_mtime >= source.stat().st_mtime:
+    sources = [source, *source.parent.glob("_speedups_*.c")]  # the files _speedups.c includes
+    if Path(built).stat().st_mtime >= max(path.stat().st_mtime for path in sources):
         return False
     log.warning("mimamori.parsers: C speedups older than _speedups.c, not used (rebuild them)")
     return True
@@ -133,6 +140,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         object_fields = _speedups.object_fields
         zeek_fields = _speedups.zeek_fields
         address_scan = _speedups.address_scan
+        behaviour_views = _speedups.behaviour_views
+        views_configure = _speedups.views_configure
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

@@ -4347,7 +4347,13 @@ configure(PyObject *self, PyObject *func)
     Py_RETURN_NONE;
 }
 
+#include "_speedups_behaviours.c" /* behaviour_views, views_configure */
+
 static PyMethodDef methods[] = {
+    {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
+     "BehaviourDetector._run_views in C."},
+    {"views_configure", (PyCFunction)(void (*)(void))views_configure, METH_FASTCALL,
+     "The View type, its slots and helpers for behaviour_views."},
     {"kv_split", (PyCFunction)kv_split, METH_O, "_fast.kv_pairs in C."},
     {"to_ints", (PyCFunction)(void (*)(void))to_ints, METH_FASTCALL, "_fast.to_ints in C."},
     {"rename_values", (PyCFunction)(void (*)(void))rename_values, METH_FASTCALL,
@@ -4419,7 +4425,7 @@ PyInit__speedups(void)
     if (PyDateTimeAPI == NULL) {
         return NULL;
     }
-    if (events_init() < 0) {
+    if (events_init() < 0 || behaviours_init() < 0) {
         return NULL;
     }
     return PyModule_Create(&module);

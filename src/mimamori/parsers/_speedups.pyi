@@ -56,6 +56,28 @@ def address_scan(
     range_cache: dict[str, int] | None,
     /,
 ) -> list[int] | None: ...
+def behaviour_views(
+    events: Sequence[Any],
+    routes: dict[str, Any],
+    route: Callable[[str], Any],
+    found: list[list[Any]],
+    on_error: Callable[[int, BaseException], None],
+    /,
+) -> None: ...
+def views_configure(
+    view: type[Any],
+    slots: tuple[str, ...],
+    is_lan: Callable[[str], bool],
+    place: Callable[[str], int],
+    port_of: Callable[[Any], int],
+    device_of: Callable[[str | None, str | None], Any],
+    prefixes: tuple[str, ...],
+    max_chars: int,
+    lan: int,
+    other: int,
+    host_datasets: frozenset[str],
+    /,
+) -> None: ...
 def evtx_fields(
     system: dict[str, Any], event: dict[str, Any], doc: dict[str, Any], /
 ) -> tuple[Fields, Fields, Any] | None: ...

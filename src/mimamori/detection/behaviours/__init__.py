@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeGuard
 
-from mimamori.detection.behaviours._view import View, ViewBehaviour
+from mimamori.detection.behaviours._view import IN_C, View, ViewBehaviour
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
 from mimamori.detection.behaviours.beacon import BeaconBehaviour
 from mimamori.detection.behaviours.brute_force import BruteForceBehaviour
@@ -31,6 +31,7 @@ from mimamori.detection.behaviours.scan import ScanBehaviour
 from mimamori.detection.behaviours.smtp_burst import SmtpBurstBehaviour
 from mimamori.detection.behaviours.utm_verdict import UtmVerdict
 from mimamori.domain import Event, Finding
+from mimamori.parsers import _native
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ BEHAVIOURS: dict[str, BehaviourFactory] = {
 }
 
 SNAPSHOT_VERSION = 1
+# ``_run_views``' loop in C (the view built there too), or None: the Python loop below
+_views_c = _native.behaviour_views if IN_C else None
 
 
 def _reads_views(behaviour: object) -> TypeGuard[ViewBehaviour]:
@@ -114,6 +117,9 @@ class BehaviourDetector:
         routes = self._routes
         if len(routes) > MAX_ROUTES:  # datasets come from parsers, but an odd source could vary them
             routes.clear()
+        if _views_c is not None:
+            _views_c(events, routes, self._route, found, self._failed)
+            return
         failed: set[int] = set()
         entries: dict[str, tuple[_Entry, ...]] = {}  # this batch's routes, without failed behaviours
         for event in events:
@@ -149,6 +155,17 @@ class BehaviourDetector:
                     log.exception("behaviour %s failed on a batch of %d events", name, len(events))
                     failed.add(index)
                     entries.clear()  # rebuilt without it from the next event on
+
+    def _failed(self, index: int, error: BaseException) -> None:
+        """What ``_run_views`` does on an exception, for the C loop: the view (``index`` -1) or the
+        behaviour ``index`` failed; counted and logged (the C loop then skips the event, or that
+        behaviour for the rest of the batch)."""
+        name = "view" if index < 0 else self.behaviours[index].name
+        self.errors[name] = self.errors.get(name, 0) + 1
+        if index < 0:
+            log.error("behaviours could not read an event", exc_info=error)
+        else:
+            log.error("behaviour %s failed on a batch", name, exc_info=error)
 
     def _route(self, dataset: str) -> tuple[_Entry, ...]:
         """``(index, field, test, see)`` of each view-reading behaviour that may take ``dataset``."""

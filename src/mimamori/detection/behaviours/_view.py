@@ -21,6 +21,7 @@ from mimamori.detection.behaviours._flows import LAN, LAN_PREFIXES, MAX_ADDRESS_
 from mimamori.domain import Event, Finding
 from mimamori.domain.network import is_lan
 from mimamori.inventory import normalise_mac
+from mimamori.parsers import _native
 
 MAX_FIELD = 64  # characters: longer device addresses and MACs are junk
 # Datasets about a host itself (its address and MAC in host.*), not about one of its sessions.
@@ -107,4 +108,26 @@ class ViewBehaviour(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
 
 
-__all__ = ["HOST_DATASETS", "MAX_FIELD", "Route", "View", "ViewBehaviour", "device_of"]
+# With the C speedups, ``BehaviourDetector`` runs a batch through ``_native.behaviour_views``, which builds
+# each View as ``View.__init__`` does (these slots, in this order, and these helpers).
+_C_SLOTS = (
+    "dataset", "device", "dst", "dst_lan", "dst_place", "event", "fields", "now", "port", "src", "src_lan",
+    "tenant",
+)  # fmt: skip
+IN_C = _native.views_configure is not None and View.__slots__ == _C_SLOTS
+if IN_C and _native.views_configure is not None:
+    _native.views_configure(
+        View,
+        _C_SLOTS,  # the order of the C code's enum: a View with other slots runs the Python loop
+        is_lan,
+        place,
+        port_of,
+        device_of,
+        LAN_PREFIXES,
+        MAX_ADDRESS_CHARS,
+        LAN,
+        OTHER,
+        HOST_DATASETS,
+    )
+
+__all__ = ["HOST_DATASETS", "IN_C", "MAX_FIELD", "Route", "View", "ViewBehaviour", "device_of"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tests.unit.detection.behaviours._sim_parse import sim_events
 
+import mimamori.detection.behaviours as runner_module
 from mimamori import sim
 from mimamori.detection.behaviours import BEHAVIOURS, BehaviourDetector
 from mimamori.detection.behaviours._flows import address, endpoints, lan, place, port_of
@@ -19,8 +20,20 @@ from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy, findi
 from mimamori.detection.behaviours.new_device import device_key
 from mimamori.domain import Event, Finding, Severity
 from mimamori.domain.network import is_lan
+from mimamori.parsers import _native
 
 T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)
+LOOPS = ["python", "c"] if runner_module._views_c is not None else ["python"]
+
+
+@pytest.fixture(autouse=True, params=LOOPS)
+def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the runner's Python loop and with its C loop (``behaviour_views``)."""
+    if request.param == "python":
+        monkeypatch.setattr(runner_module, "_views_c", None)
+    return str(request.param)
+
+
 HOSTILE: list[Any] = [
     None,
     "",
@@ -213,3 +226,52 @@ def test_the_device_is_device_key_for_lan_internet_and_odd_sources(source: Any, 
     for dataset in ("zeek.conn", "fortigate.traffic", "zeek.dhcp"):
         event = Event(T0, "t1", dataset, {**fields, "host.ip": source, "host.mac": mac})
         assert View(event).device == device_key(event)
+
+
+SLOTS = View.__slots__
+
+
+@pytest.mark.skipif(_native.behaviour_views is None, reason="the C speedups are not built")
+def test_the_c_loop_builds_the_views_the_python_class_builds() -> None:
+    events = [e for batch in corpus() for e in batch]
+    events.append(Event(T0, "t1", "zeek.conn", _Mapping({"source.ip": "192.168.1.5"})))  # not a dict
+    seen: list[View] = []
+    assert _native.behaviour_views is not None
+    _native.behaviour_views(
+        events, {}, lambda dataset: ((0, None, None, seen.append),), [[]], lambda i, e: pytest.fail(str(e))
+    )
+    assert len(seen) == len(events)
+    for view, event in zip(seen, events, strict=True):
+        python = View(event)
+        assert type(view) is View
+        for slot in SLOTS:
+            mine, theirs = getattr(view, slot), getattr(python, slot)
+            assert mine == theirs, (slot, event.fields)
+            assert type(mine) is type(theirs), (slot, event.fields)
+
+
+class _Mapping(dict[str, Any]):
+    """Fields of another mapping type (the C loop hands it to ``View.__init__``)."""
+
+
+def test_an_unreadable_event_is_counted_and_skipped() -> None:
+    steady = Fragile()
+    steady.name, steady.seen = "steady", -(10**9)
+    runner = BehaviourDetector([steady])
+    bad = Event("not a time", "t1", "zeek.conn", {"source.ip": "192.168.1.5"})  # type: ignore[arg-type]
+    good = Event(T0, "t1", "zeek.conn", {"source.ip": "192.168.1.5"})
+    found = list(runner.detect([good, bad, good]))
+    assert [f.detector for f in found] == ["steady", "steady"]
+    assert runner.errors == {"view": 1}
+
+
+class _Interrupting(Fragile):
+    def see(self, view: View) -> Iterable[Finding]:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_is_not_swallowed() -> None:
+    runner = BehaviourDetector([_Interrupting()])
+    with pytest.raises(KeyboardInterrupt):
+        list(runner.detect([Event(T0, "t1", "zeek.conn", {"source.ip": "192.168.1.5"})]))
+    assert runner.errors == {}
