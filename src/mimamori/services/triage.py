@@ -91,7 +91,7 @@ def _refresh(uow: Repositories, touched: Mapping[str, set[str]], logs: Log) -> i
             if not alerts:
                 continue
             score = score_incident(alerts, important)
-            worst = max(alerts, key=lambda a: (a.severity.rank, a.last_seen))
+            worst = _worst(alerts)
             values = {
                 "title": worst.title,
                 "severity": score.severity.value,
@@ -108,6 +108,15 @@ def _refresh(uow: Repositories, touched: Mapping[str, set[str]], logs: Log) -> i
                 logs.append((tenant_id, incident_id, SYSTEM, "severity", detail))
     batch.refresh_incidents(updates)
     return sum(len(ids) for ids in touched.values())
+
+
+def _worst(alerts: Sequence[Alert]) -> Alert:
+    """The alert that names the incident: the most severe, then the latest seen; among equals the one
+    seen first, then by fingerprint (alerts made from one event tie on all the rest: their random ids must
+    not decide the title)."""
+    return min(
+        alerts, key=lambda a: (-a.severity.rank, -a.last_seen.timestamp(), a.first_seen, a.fingerprint)
+    )
 
 
 def place_alerts(

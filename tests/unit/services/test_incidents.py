@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.unit.services.conftest import C2
 
-from mimamori.domain import Finding, RawRecord, Role, Severity, User
+from mimamori.domain import Alert, Finding, RawRecord, Role, Severity, User
 from mimamori.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mimamori.services import Database, incidents, tenants, triage_suppression
 from mimamori.services.pipeline import Pipeline
-from mimamori.services.triage import triage_changes
+from mimamori.services.triage import _worst, triage_changes
 from mimamori.storage import read_only, unit_of_work
 from mimamori.triage import fingerprinted
 
@@ -259,3 +259,18 @@ def test_sigma_and_indicator_alerts_on_one_device_form_one_kill_chain_incident(w
     assert {r["code"] for r in incident["reasons"]} >= {"level", "spread.alerts", "spread.stages"}
     history = incidents.get_incident(world.db, None, world.a, incident["id"])["history"]
     assert [h["action"] for h in history][:2] == ["created", "alerts_added"]
+
+
+def test_the_incident_title_does_not_depend_on_random_alert_ids() -> None:
+    """Two alerts made from one event tie on severity and times: the title is the same whatever their ids
+    and order (it was decided by the random ids before)."""
+
+    def alert(alert_id: str, fingerprint: str, title: str, severity: Severity = Severity.MEDIUM) -> Alert:
+        return Alert(alert_id, "t", fingerprint, "d", "k", title, severity, NOW, NOW, 1)
+
+    pair = [alert("ffff", "aaaa", "New device"), alert("0000", "bbbb", "End-of-life OS")]
+    assert _worst(pair).title == _worst(pair[::-1]).title == "New device"
+    swapped = [alert("0000", "aaaa", "New device"), alert("ffff", "bbbb", "End-of-life OS")]
+    assert _worst(swapped).title == "New device"
+    high = alert("1111", "zzzz", "Worse", Severity.HIGH)
+    assert _worst([*pair, high]).title == "Worse"  # the most severe first
