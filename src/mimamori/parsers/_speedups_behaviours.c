@@ -283,6 +283,32 @@ bv_report(PyObject *on_error, Py_ssize_t index)
     return 0;
 }
 
+static int
+bv_contains(PyObject *fields, PyObject *name)
+{
+    return PyDict_CheckExact(fields) ? PyDict_Contains(fields, name) : PySequence_Contains(fields, name);
+}
+
+/* A route's field condition: ``name in fields``, or for a frozenset, whether fields has one of them. */
+static int
+bv_has(PyObject *fields, PyObject *needed)
+{
+    if (!PyFrozenSet_CheckExact(needed)) {
+        return bv_contains(fields, needed);
+    }
+    PyObject *names = PyObject_GetIter(needed), *name;
+    if (names == NULL) {
+        return -1;
+    }
+    int has = 0;
+    while (has == 0 && (name = PyIter_Next(names)) != NULL) {
+        has = bv_contains(fields, name);
+        Py_DECREF(name);
+    }
+    Py_DECREF(names);
+    return has == 0 && PyErr_Occurred() ? -1 : has;
+}
+
 /* The entries of ``dataset`` from the detector's cache, made by ``route`` on a miss (new reference). */
 static PyObject *
 bv_entries(PyObject *routes, PyObject *route, PyObject *dataset)
@@ -377,8 +403,7 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             PyObject *needed = PyTuple_GET_ITEM(item, 1), *wants = PyTuple_GET_ITEM(item, 2);
             if (needed != Py_None) {
-                int has = PyDict_CheckExact(fields) ? PyDict_Contains(fields, needed)
-                                                    : PySequence_Contains(fields, needed);
+                int has = bv_has(fields, needed);
                 if (has < 0) {
                     goto fail;
                 }

@@ -62,9 +62,11 @@ def _reads_views(behaviour: object) -> TypeGuard[ViewBehaviour]:
 
 
 MAX_ROUTES = 1024  # datasets whose routes are cached (a handful in practice)
-# One view-reading behaviour on one dataset's route: its index, the field an event must have and the test
-# its view must pass (None: no such condition), and its ``see``.
-_Entry = tuple[int, str | None, Callable[[View], bool] | None, Callable[[View], Iterable[Finding]]]
+# One view-reading behaviour on one dataset's route: its index, the field an event must have (or the fields
+# of which it must have one) and the test its view must pass (None: no such condition), and its ``see``.
+_Entry = tuple[
+    int, str | frozenset[str] | None, Callable[[View], bool] | None, Callable[[View], Iterable[Finding]]
+]
 
 
 class BehaviourDetector:
@@ -142,7 +144,9 @@ class BehaviourDetector:
                 continue
             fields = event.fields
             for index, needed, wants, see in entry:
-                if needed is not None and needed not in fields:
+                if needed is not None and (
+                    needed not in fields if type(needed) is str else fields.keys().isdisjoint(needed)
+                ):
                     continue
                 try:
                     if wants is None or wants(view):
@@ -175,7 +179,7 @@ class BehaviourDetector:
                 answer = behaviour.route(dataset)
                 if answer is True:
                     entry.append((index, None, None, behaviour.see))
-                elif isinstance(answer, str):
+                elif isinstance(answer, str | frozenset):
                     entry.append((index, answer, None, behaviour.see))
                 elif answer is not False:
                     entry.append((index, None, answer, behaviour.see))

@@ -87,8 +87,9 @@ class View:
 
 
 # What ``route`` answers for a dataset: False (never its events), True (all of them), the name of a field
-# the event must have, or a test each event's view must pass (cheap, and it must never raise).
-Route = bool | str | Callable[[View], bool]
+# the event must have, a frozenset of field names of which it must have one (both checked without a call),
+# or a test each event's view must pass (cheap, and it must never raise).
+Route = bool | str | frozenset[str] | Callable[[View], bool]
 
 
 class ViewBehaviour(Protocol):

@@ -47,9 +47,7 @@ def _os_text(event: Event) -> str | None:
     return agent[:MAX_OS_TEXT] if isinstance(agent, str) else None
 
 
-def _has_os(view: View) -> bool:
-    fields = view.fields
-    return "host.os.name" in fields or "user_agent.original" in fields
+_OS_FIELDS = frozenset(("host.os.name", "user_agent.original"))  # ``route``: an event must have one
 
 
 def _fresh() -> list[Any]:
@@ -70,7 +68,7 @@ class EolOsBehaviour:
         return "host.os.name" in fields or "user_agent.original" in fields
 
     def route(self, dataset: str) -> Route:
-        return _has_os
+        return _OS_FIELDS
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

@@ -116,19 +116,12 @@ def _is_ip(host: str) -> bool:
     return bool(host) and (host.replace(".", "").isdigit() or ":" in host or host.startswith("["))
 
 
+# A look-up, a URL or a file: what this behaviour reads (``accepts``; ``route``, checked without a call)
+_READS = frozenset(("dns.question.name", "url.domain", "url.path", "file.mime_type", "file.name"))
+
+
 def _downloads(fields: Mapping[str, Any]) -> bool:
-    """A look-up, a URL or a file: what this behaviour reads (``accepts``)."""
-    return (
-        "dns.question.name" in fields
-        or "url.domain" in fields
-        or "url.path" in fields
-        or "file.mime_type" in fields
-        or "file.name" in fields
-    )
-
-
-def _wants(view: View) -> bool:
-    return _downloads(view.fields)
+    return not fields.keys().isdisjoint(_READS)
 
 
 def _domain_table() -> BoundedMap[str, set[str]]:
@@ -151,7 +144,7 @@ class RiskyDownload:
         return _downloads(event.fields)
 
     def route(self, dataset: str) -> Route:
-        return _wants
+        return _READS
 
     def _rare_hosts(self, tenant: str) -> int:
         """``tenant``'s ``rare_hosts`` (cached: a new policy builds new behaviours)."""
