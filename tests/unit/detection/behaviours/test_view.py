@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.detection.behaviours._sim_parse import sim_events
 
 import mimamori.detection.behaviours as runner_module
@@ -281,3 +283,39 @@ def test_an_interrupt_is_not_swallowed() -> None:
     with pytest.raises(KeyboardInterrupt):
         list(runner.detect([Event(T0, "t1", "zeek.conn", {"source.ip": "192.168.1.5"})]))
     assert runner.errors == {}
+
+
+_VIEW_FIELDS = ("source.ip", "destination.ip", "destination.port", "source.mac", "host.ip", "host.mac")
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.binary(max_size=8),
+    st.sampled_from([*ADDRESSES, "00:1b:63:aa:bb:cc", "00-1B-63-AA-BB-CD", "25", "x" * 65, "", "-"]),
+    st.text(max_size=70),
+    st.lists(st.sampled_from(ADDRESSES), max_size=2),
+)
+
+
+@pytest.mark.skipif(_native.behaviour_views is None, reason="the C speedups are not built")
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(_VIEW_FIELDS), _VALUES, max_size=6),
+    dataset=st.sampled_from(["zeek.conn", "zeek.dhcp", "zeek.known_hosts", "fortigate.traffic", "odd"]),
+    offset=st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_the_c_view_equals_the_python_view_on_hostile_fields(
+    fields: dict[str, Any], dataset: str, offset: int
+) -> None:
+    when = (T0 + timedelta(minutes=offset)).astimezone(timezone(timedelta(minutes=offset)))
+    event = Event(when, "t1", dataset, fields)
+    seen: list[View] = []
+    assert _native.behaviour_views is not None
+    _native.behaviour_views(
+        [event], {}, lambda d: ((0, None, None, seen.append),), [[]], lambda i, e: pytest.fail(str(e))
+    )
+    python = View(event)
+    for slot in SLOTS:
+        assert getattr(seen[0], slot) == getattr(python, slot), slot
+        assert type(getattr(seen[0], slot)) is type(getattr(python, slot)), slot
