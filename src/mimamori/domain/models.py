@@ -99,6 +99,35 @@ class RawRecord:
     timezone: str = DEFAULT_TIMEZONE  # the sensor's clock, for timestamps without an offset
 
 
+# Every received record is one of these: its ``__init__`` sets the slots through their descriptors
+# instead of the frozen dataclass's ``object.__setattr__`` calls (0.6 instead of 1.1 µs). Same
+# signature, defaults and result; the class stays frozen (assignment raises), equal, hashable.
+_RAW_SET = tuple(RawRecord.__dict__[name].__set__ for name in RawRecord.__dataclass_fields__)
+
+
+def _raw_record_init(  # noqa: PLR0917 (the dataclass's own signature)
+    self: RawRecord,
+    tenant_id: str,
+    sensor_id: str,
+    format: str,
+    data: bytes,
+    received_at: datetime,
+    origin: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
+    s_tenant, s_sensor, s_format, s_data, s_received, s_origin, s_timezone = _RAW_SET
+    s_tenant(self, tenant_id)
+    s_sensor(self, sensor_id)
+    s_format(self, format)
+    s_data(self, data)
+    s_received(self, received_at)
+    s_origin(self, origin)
+    s_timezone(self, timezone)
+
+
+RawRecord.__init__ = _raw_record_init  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """A parsed record: flat, ECS-named fields (``source.ip``, ``destination.port``, ``event.outcome``...)."""
