@@ -17,8 +17,9 @@ enum { V_DATASET, V_DEVICE, V_DST, V_DST_LAN, V_DST_PLACE, V_EVENT, V_FIELDS, V_
 static PyObject *bv_type, *bv_slots[BV_SLOTS], *bv_is_lan, *bv_place, *bv_port_of, *bv_device_of,
     *bv_prefixes, *bv_host_datasets, *bv_lan, *bv_other, *bv_minus_one;
 static Py_ssize_t bv_max_address;
-static PyObject *bv_s_dataset, *bv_s_fields, *bv_s_tenant, *bv_s_timestamp, *bv_s_src, *bv_s_dst,
-    *bv_s_port, *bv_s_host_ip, *bv_s_host_mac, *bv_s_src_mac;
+/* names of its own; "fields", "timestamp", "tenant_id", "source.ip", "destination.ip" and
+ * "destination.port" are _speedups.c's interned s_* strings and port_names[1] */
+static PyObject *bv_s_dataset, *bv_s_host_ip, *bv_s_host_mac, *bv_s_src_mac;
 
 /* views_configure(View, slot_names: 12-tuple, is_lan, place, port_of, device_of, LAN_PREFIXES,
  * MAX_ADDRESS_CHARS, LAN, OTHER, HOST_DATASETS) */
@@ -124,7 +125,7 @@ make_view(PyObject *event)
     PyObject *values[BV_SLOTS] = {NULL};
     PyObject *view = NULL, *fields = NULL;
     int src_lan = 0, dst_lan = 0;
-    if ((fields = PyObject_GetAttr(event, bv_s_fields)) == NULL) {
+    if ((fields = PyObject_GetAttr(event, s_fields)) == NULL) {
         goto done;
     }
     if (!PyDict_CheckExact(fields)) { /* another mapping: the Python __init__ reads it */
@@ -132,26 +133,26 @@ make_view(PyObject *event)
         return PyObject_CallOneArg(bv_type, event);
     }
     if ((values[V_DATASET] = PyObject_GetAttr(event, bv_s_dataset)) == NULL ||
-        (values[V_TENANT] = PyObject_GetAttr(event, bv_s_tenant)) == NULL) {
+        (values[V_TENANT] = PyObject_GetAttr(event, s_tenant_id)) == NULL) {
         goto done;
     }
-    PyObject *when = PyObject_GetAttr(event, bv_s_timestamp);
+    PyObject *when = PyObject_GetAttr(event, s_timestamp);
     if (when == NULL) {
         goto done;
     }
-    values[V_NOW] = PyObject_CallMethodNoArgs(when, bv_s_timestamp);
+    values[V_NOW] = PyObject_CallMethodNoArgs(when, s_timestamp);
     Py_DECREF(when);
     if (values[V_NOW] == NULL) {
         goto done;
     }
-    PyObject *src = bv_address(fields, bv_s_src);
+    PyObject *src = bv_address(fields, s_src);
     if (src == NULL && PyErr_Occurred()) {
         goto done;
     }
     if (src != NULL && (src_lan = bv_lan_text(src)) < 0) {
         goto done;
     }
-    PyObject *dst = bv_address(fields, bv_s_dst);
+    PyObject *dst = bv_address(fields, s_dst);
     if (dst == NULL && PyErr_Occurred()) {
         goto done;
     }
@@ -178,7 +179,7 @@ make_view(PyObject *event)
     else {
         values[V_DST_PLACE] = Py_NewRef(bv_other);
     }
-    PyObject *port = PyDict_GetItemWithError(fields, bv_s_port);
+    PyObject *port = PyDict_GetItemWithError(fields, port_names[1]);
     if (port == NULL && PyErr_Occurred()) {
         goto done;
     }
@@ -379,7 +380,7 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             continue;
         }
-        PyObject *fields = PyObject_GetAttr(view, bv_s_fields); /* the event's */
+        PyObject *fields = PyObject_GetAttr(view, s_fields); /* the event's */
         if (fields == NULL) {
             Py_DECREF(view);
             goto done;
@@ -482,18 +483,9 @@ static int
 behaviours_init(void)
 {
     bv_s_dataset = PyUnicode_InternFromString("dataset");
-    bv_s_fields = PyUnicode_InternFromString("fields");
-    bv_s_tenant = PyUnicode_InternFromString("tenant_id");
-    bv_s_timestamp = PyUnicode_InternFromString("timestamp");
-    bv_s_src = PyUnicode_InternFromString("source.ip");
-    bv_s_dst = PyUnicode_InternFromString("destination.ip");
-    bv_s_port = PyUnicode_InternFromString("destination.port");
     bv_s_host_ip = PyUnicode_InternFromString("host.ip");
     bv_s_host_mac = PyUnicode_InternFromString("host.mac");
     bv_s_src_mac = PyUnicode_InternFromString("source.mac");
     bv_minus_one = PyLong_FromLong(-1);
-    return bv_s_dataset && bv_s_fields && bv_s_tenant && bv_s_timestamp && bv_s_src && bv_s_dst && bv_s_port &&
-                   bv_s_host_ip && bv_s_host_mac && bv_s_src_mac && bv_minus_one
-               ? 0
-               : -1;
+    return bv_s_dataset && bv_s_host_ip && bv_s_host_mac && bv_s_src_mac && bv_minus_one ? 0 : -1;
 }

@@ -196,17 +196,6 @@ class AlertRepository:
         )
         return int(self._connection.execute(statement).rowcount)
 
-    def suppressed(self, tenant_id: str, alert_ids: Collection[str]) -> dict[str, str]:
-        """Which of the tenant's alerts are suppressed, and by which rule."""
-        if not alert_ids:
-            return {}
-        query = select(alerts.c.id, alerts.c.suppressed_by).where(
-            scoped(alerts, tenant_id),
-            alerts.c.id.in_(sorted(set(alert_ids))),
-            alerts.c.suppressed_by.is_not(None),
-        )
-        return {row.id: row.suppressed_by for row in self._connection.execute(query)}
-
     def count_matching(
         self,
         tenant_id: str,

@@ -65,7 +65,7 @@ _RULES = (
 )
 _OPEN = select(incidents).where(
     scoped_in(incidents, "tenants"),
-    incidents.c.device.in_(bindparam("devices", expanding=True)),
+    incidents.c.device.in_(bindparam("ids", expanding=True)),
     incidents.c.status != RESOLVED,
     incidents.c.merged_into.is_(None),
 )
@@ -160,15 +160,7 @@ class TriageRepository:
 
     def open_incidents(self, devices: Mapping[str, Collection[str]]) -> list[IncidentRow]:
         """Unresolved, unmerged incidents on the devices of each tenant (tenant id → devices)."""
-        tenants, pairs = _wanted(devices)
-        out = []
-        if pairs:
-            names = sorted({device for _, device in pairs})
-            for chunk in (names[i : i + CHUNK] for i in range(0, len(names), CHUNK)):
-                for row in self._connection.execute(_OPEN, {"tenants": tenants, "devices": chunk}):
-                    if (row.tenant_id, row.device) in pairs:
-                        out.append(_incident(row._mapping))
-        return out
+        return [_incident(row._mapping) for row in self._select(_OPEN, devices, "device")]
 
     def settings(self, tenant_ids: Collection[str], name: str) -> dict[str, dict[str, Any]]:
         """Each tenant's settings document ``name`` (tenants without one are absent)."""
