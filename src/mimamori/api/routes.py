@@ -54,7 +54,7 @@ async def ingest(
         raise AuthError("a sensor token is required (Authorization: Bearer ...)")
     limit = runtime.settings.http_max_body
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"body larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():

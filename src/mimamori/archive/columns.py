@@ -38,7 +38,7 @@ def _port(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 <= value <= 0x7FFFFFFF else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
     return None
 

@@ -181,7 +181,7 @@ def search(
         _checked(value, f"filter {name}", MAX_VALUE)
         column, key = _quote(spec.column), f"f{n}"
         if spec.kind == "int":
-            if not value.isdigit() or len(value) > 9:
+            if not (value.isascii() and value.isdigit()) or len(value) > 9:
                 raise ValidationError(f"filter {name} must be a number")
             params[key] = int(value)
             where.append(f"{column} = ${key}")

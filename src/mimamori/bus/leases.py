@@ -87,7 +87,7 @@ def _not_cancelled() -> bool:
 
 def _parse_key(key: str) -> int | None:
     head, _, number = key.partition(".")
-    return int(number) if head == "p" and number.isdigit() and len(number) < 9 else None
+    return int(number) if head == "p" and number.isascii() and number.isdigit() and len(number) < 9 else None
 
 
 class PartitionLeases:

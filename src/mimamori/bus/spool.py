@@ -246,10 +246,12 @@ def _read_acks(path: Path) -> set[int]:
 
 def recover(directory: Path) -> Recovered:
     """Scan the spool, cut corrupt tails, delete what is fully acknowledged, list what is not."""
-    seg_numbers = sorted(int(p.stem) for p in directory.glob("*.seg") if p.stem.isdigit())
+    seg_numbers = sorted(
+        int(p.stem) for p in directory.glob("*.seg") if p.stem.isascii() and p.stem.isdigit()
+    )
     numbers = set(seg_numbers)
     for ack in directory.glob("*.ack"):  # left behind by a crash between the two unlinks of a segment
-        if ack.stem.isdigit() and int(ack.stem) not in numbers:
+        if ack.stem.isascii() and ack.stem.isdigit() and int(ack.stem) not in numbers:
             ack.unlink(missing_ok=True)
     result = Recovered(next_seg=max(numbers, default=-1) + 1)
     for seg in seg_numbers:

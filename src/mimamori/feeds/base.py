@@ -109,7 +109,7 @@ def when(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     stamp = value.strip()
-    if stamp.isdigit():
+    if stamp.isascii() and stamp.isdigit():
         return _epoch(float(stamp))
     if stamp.endswith(" UTC"):
         stamp = stamp[:-4]
@@ -132,7 +132,7 @@ def int_or_none(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return max(0, min(100, value))
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return max(0, min(100, int(value.strip())))
     return None
 

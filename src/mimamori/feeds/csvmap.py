@@ -39,7 +39,7 @@ def parse(data: bytes, options: Options) -> ParseResult:
         column = options.get(key)
         if not column:
             continue
-        if column.isdigit():
+        if column.isascii() and column.isdigit():
             mapping[key] = int(column)
         elif column.lower() in names:
             mapping[key] = names[column.lower()]

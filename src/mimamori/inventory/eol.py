@@ -19,7 +19,7 @@ MACOS_SUPPORTED_MAJOR = 13  # macOS < 13 Ventura (10.x, 11 Big Sur, 12 Monterey)
 
 def _major(version: str) -> int | None:
     head = version.strip().split(".", 1)[0].split(" ", 1)[0]
-    return int(head) if head.isdigit() and len(head) <= 4 else None
+    return int(head) if head.isascii() and head.isdigit() and len(head) <= 4 else None
 
 
 def is_eol(family: str | None, version: str | None) -> bool:

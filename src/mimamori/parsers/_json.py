@@ -135,7 +135,7 @@ def epoch_time(value: float, scale: float = 1.0) -> datetime:
 def any_time(value: Any, tz: str) -> datetime:
     """ISO text, or epoch seconds / milliseconds told apart by magnitude (as text or number)."""
     if isinstance(value, str):
-        if value.replace(".", "", 1).isdigit() and len(value) < 24:
+        if value.isascii() and value.replace(".", "", 1).isdigit() and len(value) < 24:
             value = float(value)
         else:
             return iso_time(value, tz)

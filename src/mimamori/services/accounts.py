@@ -90,7 +90,7 @@ def provisioning_uri(secret: str, email: str, issuer: str = ISSUER) -> str:
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     current = step_of(now)
     for step in range(current - TOTP_DRIFT, current + TOTP_DRIFT + 1):

@@ -78,6 +78,8 @@ def test_end_of_life(family: str, version: str) -> None:
         ("Windows", None),
         (None, "XP"),
         ("iOS", "x" * 1000),
+        ("Windows", "²"),  # a digit to str.isdigit, not to int()
+        ("Android", "٣"),
     ],
 )
 def test_supported_or_unknown(family: str | None, version: str | None) -> None:

@@ -32,6 +32,8 @@ PAYLOADS = [
     b'"id.orig_p":"80","src_port":-5,"dest_port":65536,"srcport":"99999","level":99,"event_id":"x"',
     b'"rrname":[],"answers":{"a":1},"grouped":[1],"queries":[null],"sni":7,"url":{},"evidence":"x"',
     b'"\xff\xfe":"\xc3\x28"',
+    # digits to str.isdigit() that int() refuses (superscript two, Arabic-Indic three)
+    '"id.orig_p":"²","dest_port":"٣","event_id":"²","level":"²","@timestamp":"²","time":"²"'.encode(),
 ]
 
 

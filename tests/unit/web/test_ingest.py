@@ -80,6 +80,12 @@ def test_oversize_body_is_413(client: TestClient, world: World) -> None:
     assert response.status_code == 413
 
 
+def test_a_non_ascii_digit_content_length_is_no_server_error(client: TestClient, world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.token_a}", "Content-Length": "²".encode()}
+    response = client.post("/api/v1/ingest", content=ZEEK.encode(), headers=headers)  # type: ignore[arg-type]
+    assert response.status_code < 500
+
+
 def test_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
     runtime = Runtime(make_settings(tmp_path, queue_batches=1))
     tenant = tenants.add_tenant(runtime.db, "T")

@@ -46,7 +46,7 @@ def port_of(value: Any) -> int:
     """A port number from an int or a short digit string; -1 for anything else."""
     if type(value) is int:
         return value if 0 <= value <= 65535 else -1
-    if isinstance(value, str) and 0 < len(value) <= 5 and value.isdigit():
+    if isinstance(value, str) and 0 < len(value) <= 5 and value.isascii() and value.isdigit():
         number = int(value)
         return number if number <= 65535 else -1
     return -1

@@ -82,7 +82,7 @@ def _number(fields: Mapping[str, Any], name: str) -> int:
     value = fields.get(name)
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 6:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6:
         return int(value)
     return -1
 

@@ -322,7 +322,7 @@ def _event_ids(node: _Node) -> frozenset[int] | None:
         if (
             node.name == "EventID"
             and node.tests
-            and all(t.kind == "eq" and t.arg.isdigit() for t in node.tests)
+            and all(t.kind == "eq" and t.arg.isascii() and t.arg.isdigit() for t in node.tests)
         ):
             return frozenset(int(t.arg) for t in node.tests)
         return None

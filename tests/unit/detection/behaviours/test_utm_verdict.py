@@ -154,7 +154,10 @@ def test_state_is_bounded_under_a_flood_of_signatures() -> None:
     assert len(detector.snapshot()["seen"]["t1"]) == mod.MAX_KEYS
 
 
-@pytest.mark.parametrize("value", [None, 7, ["a", 1], "x" * 100_000, "\x00", "ウイルス"])
+@pytest.mark.parametrize(
+    "value",
+    [None, 7, ["a", 1], "x" * 100_000, "\x00", "ウイルス", "²", "٣"],  # "²".isdigit(), int("²") fails
+)
 def test_hostile_values_never_raise(value: object) -> None:
     detector = UtmVerdict()
     run(detector, [virus("blocked", name=value), virus(value, host=value)])  # type: ignore[arg-type]
