@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from tests.support import pg_mode
@@ -34,6 +35,12 @@ from mimamori.storage.tables import metadata
 
 PG_URL = os.environ.get("MIMAMORI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_DATABASE = selected_mode(os.environ.get(MODE_VARIABLE))
+
+# CI (HYPOTHESIS_PROFILE=ci, set by .ci/run) draws the same property-test examples every run, so a red CI
+# is the change under test and never a lucky draw; local runs keep exploring new examples (one found that
+# '²'.isdigit() is True while int('²') raises). A failure found locally is pinned with @example.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
