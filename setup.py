@@ -13,7 +13,10 @@ setup(
         Extension(
             "mimamori.parsers._speedups",
             sources=["src/mimamori/parsers/_speedups.c"],
-            depends=["src/mimamori/parsers/_speedups_behaviours.c"],  # included by _speedups.c
+            depends=[  # included by _speedups.c
+                "src/mimamori/parsers/_speedups_behaviours.c",
+                "src/mimamori/parsers/_speedups_hot.c",
+            ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         )

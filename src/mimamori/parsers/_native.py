@@ -42,6 +42,9 @@ __all__ = [
     "fortigate_event",
     "fortigate_ints",
     "has_big_int",
+    "hot_large_transfer",
+    "hot_new_device",
+    "hot_no_antivirus",
     "kv_split",
     "object_fields",
     "rename_into",
@@ -103,6 +106,11 @@ address_scan: Callable[..., list[int] | None] | None = None
 # View type and helpers it needs (``behaviours._view`` calls views_configure).
 behaviour_views: Callable[..., None] | None = None
 views_configure: Callable[..., None] | None = None
+# The behaviours' hot paths for behaviour_views (``_speedups_hot.c``): hot(behaviour, view) -> findings,
+# or None when the behaviour's ``see`` must run.
+hot_new_device: Callable[[Any, Any], Any] | None = None
+hot_no_antivirus: Callable[[Any, Any], Any] | None = None
+hot_large_transfer: Callable[[Any, Any], Any] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +150,9 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         address_scan = _speedups.address_scan
         behaviour_views = _speedups.behaviour_views
         views_configure = _speedups.views_configure
+        hot_new_device = _speedups.hot_new_device
+        hot_no_antivirus = _speedups.hot_no_antivirus
+        hot_large_transfer = _speedups.hot_large_transfer
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

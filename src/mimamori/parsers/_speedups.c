@@ -4348,12 +4348,19 @@ configure(PyObject *self, PyObject *func)
 }
 
 #include "_speedups_behaviours.c" /* behaviour_views, views_configure */
+#include "_speedups_hot.c"        /* the behaviours' hot paths */
 
 static PyMethodDef methods[] = {
     {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
      "BehaviourDetector._run_views in C."},
     {"views_configure", (PyCFunction)(void (*)(void))views_configure, METH_FASTCALL,
      "The View type, its slots and helpers for behaviour_views."},
+    {"hot_new_device", (PyCFunction)(void (*)(void))hot_new_device, METH_FASTCALL,
+     "NewDeviceBehaviour.see's common case (a behaviour_views hot path)."},
+    {"hot_no_antivirus", (PyCFunction)(void (*)(void))hot_no_antivirus, METH_FASTCALL,
+     "NoAntivirusBehaviour.see's common case (a behaviour_views hot path)."},
+    {"hot_large_transfer", (PyCFunction)(void (*)(void))hot_large_transfer, METH_FASTCALL,
+     "LargeTransfer.see's common case (a behaviour_views hot path)."},
     {"kv_split", (PyCFunction)kv_split, METH_O, "_fast.kv_pairs in C."},
     {"to_ints", (PyCFunction)(void (*)(void))to_ints, METH_FASTCALL, "_fast.to_ints in C."},
     {"rename_values", (PyCFunction)(void (*)(void))rename_values, METH_FASTCALL,
@@ -4425,7 +4432,7 @@ PyInit__speedups(void)
     if (PyDateTimeAPI == NULL) {
         return NULL;
     }
-    if (events_init() < 0 || behaviours_init() < 0) {
+    if (events_init() < 0 || behaviours_init() < 0 || hot_init() < 0) {
         return NULL;
     }
     return PyModule_Create(&module);

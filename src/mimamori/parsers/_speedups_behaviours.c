@@ -10,16 +10,18 @@
  * ``on_error(-1, exc)`` and the event is skipped. The Python loop stays the reference and the fallback
  * (``tests/unit/detection/behaviours/test_dispatch.py`` runs both). */
 
+#include "structmember.h" /* T_OBJECT_EX */
+
 #define BV_SLOTS 12
 /* View's slots, in this order: what ``views_configure`` receives and ``make_view`` sets */
 enum { V_DATASET, V_DEVICE, V_DST, V_DST_LAN, V_DST_PLACE, V_EVENT, V_FIELDS, V_NOW, V_PORT, V_SRC, V_SRC_LAN, V_TENANT };
 
 static PyObject *bv_type, *bv_slots[BV_SLOTS], *bv_is_lan, *bv_place, *bv_port_of, *bv_device_of,
     *bv_prefixes, *bv_host_datasets, *bv_lan, *bv_other, *bv_minus_one;
-static Py_ssize_t bv_max_address;
+static Py_ssize_t bv_max_address, bv_offsets[BV_SLOTS]; /* the slots' offsets in a View, for reading */
 /* names of its own; "fields", "timestamp", "tenant_id", "source.ip", "destination.ip" and
  * "destination.port" are _speedups.c's interned s_* strings and port_names[1] */
-static PyObject *bv_s_dataset, *bv_s_host_ip, *bv_s_host_mac, *bv_s_src_mac;
+static PyObject *bv_s_dataset, *bv_s_host_ip, *bv_s_host_mac, *bv_s_src_mac, *bv_s_get;
 
 /* views_configure(View, slot_names: 12-tuple, is_lan, place, port_of, device_of, LAN_PREFIXES,
  * MAX_ADDRESS_CHARS, LAN, OTHER, HOST_DATASETS) */
@@ -57,6 +59,17 @@ views_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         slots[k] = descr;
+    }
+    for (int k = 0; k < BV_SLOTS; k++) {
+        PyMemberDef *member = ((PyMemberDescrObject *)slots[k])->d_member;
+        if (member->type != T_OBJECT_EX) {
+            PyErr_SetString(PyExc_TypeError, "views_configure(): View's slots must hold objects");
+            for (int j = 0; j < BV_SLOTS; j++) {
+                Py_DECREF(slots[j]);
+            }
+            return NULL;
+        }
+        bv_offsets[k] = member->offset;
     }
     for (int k = 0; k < BV_SLOTS; k++) {
         Py_XSETREF(bv_slots[k], slots[k]);
@@ -252,6 +265,13 @@ done:
     return view;
 }
 
+/* Slot ``k`` of a View built by ``make_view`` (borrowed; NULL when unset), for the hot paths. */
+static inline PyObject *
+bv_slot(PyObject *view, int k)
+{
+    return *(PyObject **)((char *)view + bv_offsets[k]);
+}
+
 /* The pending exception, handed to on_error(index, exc) when it is an ``Exception``: 0, or -1 when it
  * is not (KeyboardInterrupt...: left set, to propagate) or on_error itself failed. */
 static int
@@ -290,10 +310,54 @@ bv_contains(PyObject *fields, PyObject *name)
     return PyDict_CheckExact(fields) ? PyDict_Contains(fields, name) : PySequence_Contains(fields, name);
 }
 
-/* A route's field condition: ``name in fields``, or for a frozenset, whether fields has one of them. */
+/* ``value`` is an exact str or int in ``values``, or a list with such an item (``_view.has_value``). */
+static int
+bv_value_in(PyObject *value, PyObject *values)
+{
+    if (PyUnicode_CheckExact(value) || PyLong_CheckExact(value)) {
+        return PySet_Contains(values, value);
+    }
+    if (!PyList_Check(value)) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(value); k++) {
+        PyObject *item = PyList_GET_ITEM(value, k);
+        if (PyUnicode_CheckExact(item) || PyLong_CheckExact(item)) {
+            Py_INCREF(item); /* (the set's __eq__ of a str or int runs no Python, but the list is shared) */
+            int in = PySet_Contains(values, item);
+            Py_DECREF(item);
+            if (in != 0) {
+                return in;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A route's field condition: ``name in fields``; for a frozenset, whether fields has one of them; for a
+ * ``(name, values)`` tuple, whether the field's value is one of ``values`` (``bv_value_in``). */
 static int
 bv_has(PyObject *fields, PyObject *needed)
 {
+    if (PyTuple_CheckExact(needed)) {
+        if (PyTuple_GET_SIZE(needed) != 2 || !PyFrozenSet_CheckExact(PyTuple_GET_ITEM(needed, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a value route must be (field, frozenset of values)");
+            return -1;
+        }
+        PyObject *value;
+        if (PyDict_CheckExact(fields)) {
+            value = Py_XNewRef(PyDict_GetItemWithError(fields, PyTuple_GET_ITEM(needed, 0)));
+        }
+        else {
+            value = PyObject_CallMethodOneArg(fields, bv_s_get, PyTuple_GET_ITEM(needed, 0));
+        }
+        if (value == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        int in = bv_value_in(value, PyTuple_GET_ITEM(needed, 1));
+        Py_DECREF(value);
+        return in;
+    }
     if (!PyFrozenSet_CheckExact(needed)) {
         return bv_contains(fields, needed);
     }
@@ -387,8 +451,8 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(entry); k++) {
             PyObject *item = PyTuple_GET_ITEM(entry, k);
-            if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 4) {
-                PyErr_SetString(PyExc_TypeError, "a route entry must be (index, field, test, see)");
+            if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 6) {
+                PyErr_SetString(PyExc_TypeError, "a route entry must be (index, field, test, see, hot, owner)");
                 goto fail;
             }
             Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
@@ -427,7 +491,12 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                     continue;
                 }
             }
-            PyObject *out = PyObject_CallOneArg(PyTuple_GET_ITEM(item, 3), view);
+            /* the behaviour's common case in C (its findings, or None: see() must run), then see() */
+            PyObject *hot = PyTuple_GET_ITEM(item, 4), *out = NULL;
+            if (hot == Py_None || (out = bv_call2(hot, PyTuple_GET_ITEM(item, 5), view)) == Py_None) {
+                Py_XDECREF(out);
+                out = PyObject_CallOneArg(PyTuple_GET_ITEM(item, 3), view);
+            }
             int ok = out != NULL;
             if (ok) {
                 int truth = PyObject_IsTrue(out);
@@ -486,6 +555,7 @@ behaviours_init(void)
     bv_s_host_ip = PyUnicode_InternFromString("host.ip");
     bv_s_host_mac = PyUnicode_InternFromString("host.mac");
     bv_s_src_mac = PyUnicode_InternFromString("source.mac");
+    bv_s_get = PyUnicode_InternFromString("get");
     bv_minus_one = PyLong_FromLong(-1);
-    return bv_s_dataset && bv_s_host_ip && bv_s_host_mac && bv_s_src_mac && bv_minus_one ? 0 : -1;
+    return bv_s_dataset && bv_s_host_ip && bv_s_host_mac && bv_s_src_mac && bv_s_get && bv_minus_one ? 0 : -1;
 }

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, TypeGuard
 
-from mimamori.detection.behaviours._view import IN_C, View, ViewBehaviour
+from mimamori.detection.behaviours._view import IN_C, Hot, View, ViewBehaviour, taken
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy
 from mimamori.detection.behaviours.beacon import BeaconBehaviour
 from mimamori.detection.behaviours.brute_force import BruteForceBehaviour
@@ -52,6 +53,7 @@ BEHAVIOURS: dict[str, BehaviourFactory] = {
 }
 
 SNAPSHOT_VERSION = 1
+_TENANT = attrgetter("tenant_id")
 # ``_run_views``' loop in C (the view built there too), or None: the Python loop below
 _views_c = _native.behaviour_views if IN_C else None
 
@@ -62,10 +64,16 @@ def _reads_views(behaviour: object) -> TypeGuard[ViewBehaviour]:
 
 
 MAX_ROUTES = 1024  # datasets whose routes are cached (a handful in practice)
-# One view-reading behaviour on one dataset's route: its index, the field an event must have (or the fields
-# of which it must have one) and the test its view must pass (None: no such condition), and its ``see``.
+# One view-reading behaviour on one dataset's route: its index, the field condition an event must pass
+# (``_view.taken``) and the test its view must pass (None: no such condition), its ``see``, and for the C
+# loop its hot path on the dataset (None: none) and the behaviour (the hot path's first argument).
 _Entry = tuple[
-    int, str | frozenset[str] | None, Callable[[View], bool] | None, Callable[[View], Iterable[Finding]]
+    int,
+    str | frozenset[str] | tuple[str, frozenset[str | int]] | None,
+    Callable[[View], bool] | None,
+    Callable[[View], Iterable[Finding]],
+    Hot | None,
+    ViewBehaviour,
 ]
 
 
@@ -104,6 +112,10 @@ class BehaviourDetector:
             self._routes.clear()
             self._routed = current
         found: list[list[Finding]] = [[] for _ in self.behaviours]
+        # Tenant by tenant, each tenant's events in their order (a stable sort): the behaviours keep
+        # per-tenant state, and their ``TenantStates.last`` then finds it without a look-up (a batch
+        # from the receivers interleaves many customers).
+        events = sorted(events, key=_TENANT)
         if any(map(_reads_views, self.behaviours)):
             self._run_views(events, found)
         for index, behaviour in enumerate(self.behaviours):
@@ -143,9 +155,9 @@ class BehaviourDetector:
                 log.exception("behaviours could not read an event of dataset %r", dataset[:64])
                 continue
             fields = event.fields
-            for index, needed, wants, see in entry:
+            for index, needed, wants, see, _, _ in entry:  # (the hot paths are the C loop's)
                 if needed is not None and (
-                    needed not in fields if type(needed) is str else fields.keys().isdisjoint(needed)
+                    needed not in fields if type(needed) is str else not taken(fields, needed)
                 ):
                     continue
                 try:
@@ -172,17 +184,22 @@ class BehaviourDetector:
             log.error("behaviour %s failed on a batch", name, exc_info=error)
 
     def _route(self, dataset: str) -> tuple[_Entry, ...]:
-        """``(index, field, test, see)`` of each view-reading behaviour that may take ``dataset``."""
+        """``(index, field, test, see, hot, behaviour)`` of each view-reading behaviour that may take
+        ``dataset``."""
         entry: list[_Entry] = []
         for index, behaviour in enumerate(self.behaviours):
             if _reads_views(behaviour):
                 answer = behaviour.route(dataset)
+                if answer is False:
+                    continue
+                offer = getattr(behaviour, "hot", None)
+                hot: Hot | None = offer(dataset) if offer is not None else None
                 if answer is True:
-                    entry.append((index, None, None, behaviour.see))
-                elif isinstance(answer, str | frozenset):
-                    entry.append((index, answer, None, behaviour.see))
-                elif answer is not False:
-                    entry.append((index, None, answer, behaviour.see))
+                    entry.append((index, None, None, behaviour.see, hot, behaviour))
+                elif isinstance(answer, str | frozenset | tuple):
+                    entry.append((index, answer, None, behaviour.see, hot, behaviour))
+                else:
+                    entry.append((index, None, answer, behaviour.see, hot, behaviour))
         return tuple(entry)
 
     def _run_events(self, behaviour: Behaviour, events: Sequence[Event], found: list[Finding]) -> None:

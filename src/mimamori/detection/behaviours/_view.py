@@ -13,7 +13,7 @@ The facts keep the semantics of the helpers they replace (``_flows.endpoints``/`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -87,9 +87,31 @@ class View:
 
 
 # What ``route`` answers for a dataset: False (never its events), True (all of them), the name of a field
-# the event must have, a frozenset of field names of which it must have one (both checked without a call),
-# or a test each event's view must pass (cheap, and it must never raise).
-Route = bool | str | frozenset[str] | Callable[[View], bool]
+# the event must have, a frozenset of field names of which it must have one, a ``(field, values)`` tuple
+# (the field's value is one of ``values``: see ``has_value``) — these three checked without a call — or a
+# test each event's view must pass (cheap, and it must never raise).
+Route = bool | str | frozenset[str] | tuple[str, frozenset[str | int]] | Callable[[View], bool]
+# A behaviour's hot path for the C loop (``hot(dataset)``, optional): ``hot(behaviour, view)`` does what
+# ``see(view)`` does and returns its findings, or None when ``see`` must run (see _speedups_hot.c).
+Hot = Callable[[Any, View], Iterable[Finding] | None]
+
+
+def has_value(value: Any, values: frozenset[str | int]) -> bool:
+    """A value route's test: ``value`` is an exact str or int in ``values``, or a list with such an item."""
+    if type(value) is str or type(value) is int:
+        return value in values
+    return isinstance(value, list) and any(
+        (type(item) is str or type(item) is int) and item in values for item in value
+    )
+
+
+def taken(fields: Mapping[str, Any], needed: str | frozenset[str] | tuple[str, frozenset[str | int]]) -> bool:
+    """Whether an event's ``fields`` pass a route's field condition (``Route``'s str, frozenset or tuple)."""
+    if type(needed) is str:
+        return needed in fields
+    if type(needed) is tuple:
+        return has_value(fields.get(needed[0]), needed[1])
+    return not fields.keys().isdisjoint(needed)
 
 
 class ViewBehaviour(Protocol):
@@ -131,4 +153,15 @@ if IN_C and _native.views_configure is not None:
         HOST_DATASETS,
     )
 
-__all__ = ["HOST_DATASETS", "IN_C", "MAX_FIELD", "Route", "View", "ViewBehaviour", "device_of"]
+__all__ = [
+    "HOST_DATASETS",
+    "IN_C",
+    "MAX_FIELD",
+    "Hot",
+    "Route",
+    "View",
+    "ViewBehaviour",
+    "device_of",
+    "has_value",
+    "taken",
+]

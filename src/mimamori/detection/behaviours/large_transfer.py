@@ -23,9 +23,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import CONNECTION_DATASETS
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "large_transfer"
 
@@ -95,6 +96,7 @@ class LargeTransfer:
     """The ``large_transfer`` behaviour: hourly outbound volume above the host's own baseline."""
 
     name = NAME
+    HOT_CONSTANTS = (BUCKET, MAX_SESSION_BYTES, COOLDOWN)  # what the C hot path reads
 
     def __init__(self, policy: BehaviourPolicy | None = None) -> None:
         self.policy = policy or BehaviourPolicy()
@@ -106,6 +108,11 @@ class LargeTransfer:
 
     def route(self, dataset: str) -> Route:
         return "source.bytes" if dataset in CONNECTION_DATASETS else False
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_large_transfer``: a session of a host and destination already
+        counted this hour)."""
+        return _native.hot_large_transfer
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))
@@ -158,13 +165,19 @@ class LargeTransfer:
         else:
             dests.move_to_end(dest)
         counter[0] += sent
-        learn, floor, k_sigma = self._limits.get(tenant) or self._thresholds(tenant)
+        return self._judge(view, host)
+
+    def _judge(self, view: View, host: _Host) -> Iterable[Finding]:
+        """The finding, if any, once ``view``'s session is counted in ``host``'s hour (the C hot path
+        calls it too, unless ``host`` is learning, in its cool-down or under the floor)."""
+        now = view.now
+        learn, floor, k_sigma = self._limits.get(view.tenant) or self._thresholds(view.tenant)
         if host.hours < learn or now - host.fired < COOLDOWN:
             return ()
         limit = host.threshold(floor, k_sigma)
         if host.total <= limit:
             return ()
-        event = view.event
+        source, event = view.src, view.event
         host.fired = now
         top, (top_bytes,) = max(host.dests.items(), key=lambda item: item[1][0])
         used = (host.regular.get(top) or [0])[0]

@@ -23,10 +23,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
-from mimamori.detection.behaviours._view import HOST_DATASETS, MAX_FIELD, Route, View, device_of
+from mimamori.detection.behaviours._view import HOST_DATASETS, MAX_FIELD, Hot, Route, View, device_of
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 from mimamori.inventory import DeviceClass, DeviceFacts, observe
+from mimamori.parsers import _native
 
 NAME = "new_device"
 LEARNING_MIN = 600.0  # seconds of a new tenant's event time during which devices are only learnt
@@ -109,6 +110,11 @@ class NewDeviceBehaviour:
 
     def route(self, dataset: str) -> Route:
         return True if dataset in _HOST_DATASETS else "source.ip"
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_new_device``: ``see``'s known-device case once learning is over),
+        except on verdict datasets, where ``see`` escalates."""
+        return None if dataset.startswith(_VERDICT_PREFIXES) else _native.hot_new_device
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

@@ -18,10 +18,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 from mimamori.inventory.facts import AV_DATASETS, antivirus_addresses, is_antivirus_name
+from mimamori.parsers import _native
 
 NAME = "no_antivirus"
 OBSERVATION = 24 * 3600.0  # seconds a device must be watched before its lack of antivirus counts
@@ -89,6 +90,13 @@ class NoAntivirusBehaviour:
 
     def route(self, dataset: str) -> Route:
         return True if dataset in AV_DATASETS else "source.ip"
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_no_antivirus``: a device not judged, or already known to run
+        antivirus), except on antivirus and Windows datasets."""
+        if dataset in AV_DATASETS or dataset.startswith("windows."):
+            return None
+        return _native.hot_no_antivirus
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

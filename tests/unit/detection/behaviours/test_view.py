@@ -18,6 +18,7 @@ from mimamori import sim
 from mimamori.detection.behaviours import BEHAVIOURS, BehaviourDetector
 from mimamori.detection.behaviours._flows import address, endpoints, lan, place, port_of
 from mimamori.detection.behaviours._view import View
+from mimamori.detection.behaviours._view import taken as taken_by
 from mimamori.detection.behaviours.base import Behaviour, BehaviourPolicy, finding
 from mimamori.detection.behaviours.new_device import device_key
 from mimamori.domain import Event, Finding, Severity
@@ -119,8 +120,15 @@ def test_the_view_has_the_facts_of_the_old_helpers() -> None:
 
 
 def one_by_one(behaviour: Behaviour, batches: Sequence[Sequence[Event]]) -> list[Finding]:
-    """The plain protocol: ``accepts`` then ``observe``, event by event."""
-    return [f for batch in batches for e in batch if behaviour.accepts(e) for f in behaviour.observe(e)]
+    """The plain protocol: ``accepts`` then ``observe``, event by event, each batch tenant by tenant (as
+    the runner takes them)."""
+    return [
+        f
+        for batch in batches
+        for e in sorted(batch, key=lambda e: e.tenant_id)
+        if behaviour.accepts(e)
+        for f in behaviour.observe(e)
+    ]
 
 
 def corpus() -> list[list[Event]]:
@@ -149,13 +157,8 @@ def test_dispatch_gives_what_accepts_and_observe_give(name: str) -> None:
     route = runner._route
     for event in (e for batch in batches for e in batch):
         taken = False
-        for _, needed, wants, _ in route(event.dataset):
-            if needed is None:
-                has = True
-            elif isinstance(needed, str):
-                has = needed in event.fields
-            else:  # a frozenset: one of them
-                has = not event.fields.keys().isdisjoint(needed)
+        for _, needed, wants, _, _, _ in route(event.dataset):
+            has = needed is None or taken_by(event.fields, needed)
             taken = has and (wants is None or wants(View(event)))
         assert taken == plain.accepts(event), (name, event.dataset)
 
@@ -246,7 +249,11 @@ def test_the_c_loop_builds_the_views_the_python_class_builds() -> None:
     seen: list[View] = []
     assert _native.behaviour_views is not None
     _native.behaviour_views(
-        events, {}, lambda dataset: ((0, None, None, seen.append),), [[]], lambda i, e: pytest.fail(str(e))
+        events,
+        {},
+        lambda dataset: ((0, None, None, seen.append, None, None),),
+        [[]],
+        lambda i, e: pytest.fail(str(e)),
     )
     assert len(seen) == len(events)
     for view, event in zip(seen, events, strict=True):
@@ -320,7 +327,11 @@ def test_the_c_view_equals_the_python_view_on_hostile_fields(
     seen: list[View] = []
     assert _native.behaviour_views is not None
     _native.behaviour_views(
-        [event], {}, lambda d: ((0, None, None, seen.append),), [[]], lambda i, e: pytest.fail(str(e))
+        [event],
+        {},
+        lambda d: ((0, None, None, seen.append, None, None),),
+        [[]],
+        lambda i, e: pytest.fail(str(e)),
     )
     python = View(event)
     for slot in SLOTS:
