@@ -42,6 +42,7 @@ __all__ = [
     "fortigate_event",
     "fortigate_ints",
     "has_big_int",
+    "hot_eol_os",
     "hot_large_transfer",
     "hot_new_device",
     "hot_no_antivirus",
@@ -111,6 +112,7 @@ views_configure: Callable[..., None] | None = None
 hot_new_device: Callable[[Any, Any], Any] | None = None
 hot_no_antivirus: Callable[[Any, Any], Any] | None = None
 hot_large_transfer: Callable[[Any, Any], Any] | None = None
+hot_eol_os: Callable[[Any, Any], Any] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,7 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_new_device = _speedups.hot_new_device
         hot_no_antivirus = _speedups.hot_no_antivirus
         hot_large_transfer = _speedups.hot_large_transfer
+        hot_eol_os = _speedups.hot_eol_os
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

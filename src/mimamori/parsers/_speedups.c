@@ -4361,6 +4361,8 @@ static PyMethodDef methods[] = {
      "NoAntivirusBehaviour.see's common case (a behaviour_views hot path)."},
     {"hot_large_transfer", (PyCFunction)(void (*)(void))hot_large_transfer, METH_FASTCALL,
      "LargeTransfer.see's common case (a behaviour_views hot path)."},
+    {"hot_eol_os", (PyCFunction)(void (*)(void))hot_eol_os, METH_FASTCALL,
+     "EolOsBehaviour.see's common case (a behaviour_views hot path)."},
     {"kv_split", (PyCFunction)kv_split, METH_O, "_fast.kv_pairs in C."},
     {"to_ints", (PyCFunction)(void (*)(void))to_ints, METH_FASTCALL, "_fast.to_ints in C."},
     {"rename_values", (PyCFunction)(void (*)(void))rename_values, METH_FASTCALL,

@@ -14,7 +14,7 @@
 
 static PyObject *h_tenants, *h_last, *h_get, *h_known, *h_data, *h_learned, *h_forget, *h_move_to_end,
     *h_devices, *h_antivirus, *h_events, *h_first, *h_dns_name, *h_os_name, *h_windows, *h_one, *h_zero, *h_tenants_,
-    *h_limits, *h_learning, *h_aliases, *h_started, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants;
+    *h_limits, *h_learning, *h_aliases, *h_started, *h_os_version, *h_user_agent, *h_empty, *h_cooldown, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants;
 static PyObject *h_nothing; /* () */
 
 /* ``behaviour.tenants.get(tenant)`` (``TenantStates``, its ``last`` tested first as the Python does): new
@@ -530,6 +530,124 @@ hot_large_transfer(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return hot_arguments(nargs, args, "hot_large_transfer") < 0 ? NULL : hot_large_transfer_run(args[0], args[1]);
 }
 
+/* ``eol_os._os_text``: "name|version" (version "" unless a str) or the user agent, cut to ``limit``
+ * characters; Py_None when there is neither; NULL without an error when a value is a str subclass (see()
+ * formats those), NULL with one on an error. New reference. */
+static PyObject *
+hot_os_text(PyObject *fields, Py_ssize_t limit)
+{
+    PyObject *name = PyDict_GetItemWithError(fields, h_os_name), *text;
+    if (name == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (name != NULL && PyUnicode_Check(name)) {
+        PyObject *version = PyDict_GetItemWithError(fields, h_os_version);
+        if ((version == NULL && PyErr_Occurred()) || !PyUnicode_CheckExact(name) ||
+            (version != NULL && PyUnicode_Check(version) && !PyUnicode_CheckExact(version))) {
+            return NULL;
+        }
+        text = PyUnicode_FromFormat("%U|%U", name, version != NULL && PyUnicode_Check(version) ? version : h_empty);
+    }
+    else {
+        PyObject *agent = PyDict_GetItemWithError(fields, h_user_agent);
+        if (agent == NULL || !PyUnicode_Check(agent)) {
+            return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        }
+        if (!PyUnicode_CheckExact(agent)) {
+            return NULL;
+        }
+        text = Py_NewRef(agent);
+    }
+    if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+        Py_SETREF(text, PyUnicode_Substring(text, 0, limit));
+    }
+    return text;
+}
+
+/* EolOsBehaviour.see's hot path: a device whose OS text is the one cached for it, judged within the
+ * tenant's cool-down (or judged supported). ``behaviour.HOT_CONSTANTS`` is ``(MAX_OS_TEXT,)``. */
+static int
+hot_eol_os_run(PyObject *behaviour, PyObject *view)
+{
+    PyObject *fields = bv_slot(view, V_FIELDS), *device = bv_slot(view, V_DEVICE), *now = bv_slot(view, V_NOW);
+    PyObject *tenant = bv_slot(view, V_TENANT);
+    if (fields == NULL || !PyDict_CheckExact(fields) || device == NULL || now == NULL || tenant == NULL) {
+        return 0;
+    }
+    PyObject *constants = PyObject_GetAttr(behaviour, h_constants);
+    if (constants == NULL) {
+        return -1;
+    }
+    Py_ssize_t limit = -1;
+    if (PyTuple_CheckExact(constants) && PyTuple_GET_SIZE(constants) == 1) {
+        limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(constants, 0));
+    }
+    Py_DECREF(constants);
+    if (limit < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "HOT_CONSTANTS must be (MAX_OS_TEXT,)");
+        }
+        return -1;
+    }
+    PyObject *text = hot_os_text(fields, limit), *state = NULL, *devices = NULL, *cached = NULL, *value = NULL;
+    if (text == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    int result = -1;
+    if (text == Py_None || device == Py_None) {
+        result = 1;
+        goto done;
+    }
+    if (!PyTuple_CheckExact(device) || PyTuple_GET_SIZE(device) != 2) {
+        result = 0;
+        goto done;
+    }
+    if ((state = hot_tenant_state(behaviour, tenant)) == NULL) {
+        goto done;
+    }
+    if ((devices = hot_map(state, h_devices)) == NULL ||
+        (cached = hot_touch(devices, PyTuple_GET_ITEM(device, 0))) == NULL) {
+        result = PyErr_Occurred() ? -1 : 0; /* a device not cached yet: see() */
+        goto done;
+    }
+    if (!PyList_CheckExact(cached) || PyList_GET_SIZE(cached) < 2) {
+        result = 0;
+        goto done;
+    }
+    /* cached[0] == text and (cached[1] is None or now - cached[1] < state.cooldown) */
+    if ((result = PyObject_RichCompareBool(PyList_GET_ITEM(cached, 0), text, Py_EQ)) <= 0) {
+        goto done;
+    }
+    PyObject *alerted = PyList_GET_ITEM(cached, 1);
+    if (alerted == Py_None) {
+        goto done; /* result 1 */
+    }
+    Py_INCREF(alerted);
+    PyObject *since = PyNumber_Subtract(now, alerted);
+    Py_DECREF(alerted);
+    if (since == NULL || (value = PyObject_GetAttr(state, h_cooldown)) == NULL) {
+        Py_XDECREF(since);
+        result = -1;
+        goto done;
+    }
+    result = PyObject_RichCompareBool(since, value, Py_LT);
+    Py_DECREF(since);
+done:
+    Py_XDECREF(value);
+    Py_XDECREF(cached);
+    Py_XDECREF(devices);
+    Py_XDECREF(state);
+    Py_DECREF(text);
+    return result;
+}
+
+/* hot_eol_os(behaviour, view) -> () | None */
+static PyObject *
+hot_eol_os(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return hot_arguments(nargs, args, "hot_eol_os") < 0 ? NULL : hot_answer(hot_eol_os_run(args[0], args[1]));
+}
+
 static int
 hot_init(void)
 {
@@ -542,7 +660,9 @@ hot_init(void)
                  {&h_devices, "devices"}, {&h_antivirus, "antivirus"}, {&h_events, "events"},
                  {&h_first, "first"}, {&h_dns_name, "dns.question.name"}, {&h_os_name, "host.os.name"},
                  {&h_windows, "Windows"}, {&h_tenants_, "_tenants"}, {&h_limits, "_limits"}, {&h_learning, "_learning"},
-                 {&h_aliases, "aliases"}, {&h_started, "started"}, {&h_ip_prefix, "ip:"}, {&h_limit, "limit"}, {&h_popitem, "popitem"},
+                 {&h_aliases, "aliases"}, {&h_started, "started"},
+                 {&h_os_version, "host.os.version"}, {&h_user_agent, "user_agent.original"}, {&h_empty, ""},
+                 {&h_cooldown, "cooldown"}, {&h_ip_prefix, "ip:"}, {&h_limit, "limit"}, {&h_popitem, "popitem"},
                  {&h_evicted, "evicted"},
                  {&h_bucket, "bucket"}, {&h_total, "total"}, {&h_dests, "dests"}, {&h_hours, "hours"},
                  {&h_fired, "fired"}, {&h_judge, "_judge"}, {&h_source_bytes, "source.bytes"},

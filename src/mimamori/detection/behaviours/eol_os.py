@@ -16,11 +16,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 from mimamori.inventory import is_eol, observe
 from mimamori.inventory.classify import CONFIDENCE_DEVICE_ID
+from mimamori.parsers import _native
 
 NAME = "eol_os"
 COOLDOWN = 7 * 86400.0  # seconds: one finding per device per week
@@ -69,6 +70,12 @@ class EolOsBehaviour:
 
     def route(self, dataset: str) -> Route:
         return _OS_FIELDS
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_eol_os``: a device's OS text unchanged and already judged)."""
+        return _native.hot_eol_os
+
+    HOT_CONSTANTS = (MAX_OS_TEXT,)  # what the C hot path reads
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

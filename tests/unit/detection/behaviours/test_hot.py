@@ -4,7 +4,8 @@ The C loop calls a behaviour's hot path instead of ``see`` where it offers one; 
 state and give the same findings as the Python loop, which never uses them. Random streams over few
 tenants, devices and destinations reach every branch: the learning period, MAC aliases, devices
 forgotten after ``forget`` seconds, new hours, destinations evicted from a host's hour, antivirus
-traffic, transfers past the threshold, state restored from a snapshot (numbers back as ints)."""
+traffic, transfers past the threshold, operating systems changing and end-of-life ones told again after
+their cool-down, state restored from a snapshot (numbers back as ints)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mimamori.detection.behaviours import BehaviourDetector, BehaviourPolicy
 from mimamori.detection.behaviours import large_transfer as large_transfer_module
 from mimamori.detection.behaviours.base import Behaviour
 from mimamori.detection.behaviours.beacon import BeaconBehaviour
+from mimamori.detection.behaviours.eol_os import EolOsBehaviour
 from mimamori.detection.behaviours.large_transfer import LargeTransfer
 from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
 from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
@@ -42,6 +44,7 @@ POLICY = BehaviourPolicy(
             "large_transfer": {"learn_hours": 1, "floor_bytes": 5_000},
             "no_antivirus": {"observation_seconds": 60, "min_events": 3},
             "new_device": {"learning_seconds": 60, "learning_quiet_seconds": 60},
+            "eol_os": {"cooldown_seconds": 600},
             "beacon": {
                 "min_connections": 4,
                 "min_span_seconds": 60,
@@ -64,7 +67,12 @@ def _event(draw: Any, at: datetime) -> Event:
     if mac is not None and draw(st.booleans()):
         fields["source.mac"] = mac
     if draw(st.booleans()):
-        fields["host.os.name"] = draw(st.sampled_from(["Windows", "iOS", 7]))
+        fields["host.os.name"] = draw(st.sampled_from(["Windows", "Windows", "iOS", 7]))
+        fields["host.os.version"] = draw(st.sampled_from(["XP", "11", "8.1", None, 5, "x" * 70]))
+    if draw(st.integers(0, 3)) == 0:
+        fields["user_agent.original"] = draw(
+            st.sampled_from(["Mozilla/5.0 (Windows NT 5.1)", "Mozilla/5.0 (iPhone; CPU iPhone OS 12_0)", 3])
+        )
     if draw(st.integers(0, 9)) == 0:
         fields["url.domain"] = "update.eset.com"
     if draw(st.integers(0, 9)) == 0:
@@ -90,6 +98,7 @@ def _behaviours() -> list[Behaviour]:
         NoAntivirusBehaviour(POLICY),
         LargeTransfer(POLICY),
         BeaconBehaviour(POLICY),
+        EolOsBehaviour(POLICY),
     ]
 
 
@@ -131,9 +140,10 @@ def test_hot_paths_are_offered_where_see_allows() -> None:
     assert NoAntivirusBehaviour().hot("windows.sysmon") is None
     assert NoAntivirusBehaviour().hot("zeek.conn") is _native.hot_no_antivirus
     assert LargeTransfer().hot("zeek.conn") is _native.hot_large_transfer
+    assert EolOsBehaviour().hot("zeek.conn") is _native.hot_eol_os
 
 
-@pytest.mark.parametrize("hot", ["hot_new_device", "hot_no_antivirus", "hot_large_transfer"])
+@pytest.mark.parametrize("hot", ["hot_new_device", "hot_no_antivirus", "hot_large_transfer", "hot_eol_os"])
 def test_a_hot_path_refuses_what_is_not_a_view(hot: str) -> None:
     function = getattr(_native, hot)
     with pytest.raises(TypeError):

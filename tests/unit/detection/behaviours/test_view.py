@@ -337,3 +337,31 @@ def test_the_c_view_equals_the_python_view_on_hostile_fields(
     for slot in SLOTS:
         assert getattr(seen[0], slot) == getattr(python, slot), slot
         assert type(getattr(seen[0], slot)) is type(getattr(python, slot)), slot
+
+
+@pytest.mark.skipif(_native.behaviour_views is None, reason="the C speedups are not built")
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),  # beyond a double's exact microseconds: the method
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2024, 2, 29, 12, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 11, 26, 9, 0, 0, 123_457, tzinfo=UTC),
+        datetime(2255, 6, 1, 0, 0, 0, 999_999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 11, 26, 9, tzinfo=timezone(timedelta(hours=9))),  # not UTC: the method
+    ],
+)
+def test_the_c_view_reads_the_epoch_seconds_as_timestamp_does(when: datetime) -> None:
+    seen: list[View] = []
+    assert _native.behaviour_views is not None
+    _native.behaviour_views(
+        [Event(when, "t1", "zeek.conn", {})],
+        {},
+        lambda d: ((0, None, None, seen.append, None, None),),
+        [[]],
+        lambda i, e: pytest.fail(str(e)),
+    )
+    assert type(seen[0].now) is float
+    assert seen[0].now == when.timestamp()
