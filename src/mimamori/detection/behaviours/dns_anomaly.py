@@ -159,6 +159,10 @@ def _failed(fields: Mapping[str, Any]) -> bool:
     return "dns.resolved_ip" not in fields and "dns.answers" not in fields
 
 
+def _zeros() -> list[int]:
+    return [0, 0]
+
+
 def _distinct(bitmap: int) -> int:
     """Linear-counting estimate of the distinct values hashed into a 256-bit ``bitmap``."""
     empty = 256 - bitmap.bit_count()
@@ -258,12 +262,18 @@ class DnsAnomaly:
             return ()
         now = view.now
         event = view.event
-        hosts = self._tenants.get(tenant)
+        # (BoundedMap.get inlined: data.get, then move_to_end when found)
+        tenants = self._tenants.data
+        hosts = tenants.get(tenant)
         if hosts is None:
             hosts = self._tenants.setdefault(tenant, _host_table)
-        host = hosts.get(source)
+        else:
+            tenants.move_to_end(tenant)
+        host = hosts.data.get(source)
         if host is None:
             host = hosts.setdefault(source, lambda: _Host(now))
+        else:
+            hosts.data.move_to_end(source)
         if now - host.start >= WINDOW or now < host.start - WINDOW:
             host.reset(now)
         found: list[Finding] = []
@@ -303,7 +313,11 @@ class DnsAnomaly:
         domain: str,
         subdomain: str,
     ) -> list[Finding]:
-        state = host.domains.setdefault(domain, lambda: [0, 0])
+        state = host.domains.data.get(domain)  # (BoundedMap.setdefault inlined for a known domain)
+        if state is None:
+            state = host.domains.setdefault(domain, _zeros)
+        else:
+            host.domains.data.move_to_end(domain)
         if looks_encoded(subdomain):
             state[0] += 1
         state[1] |= 1 << (zlib.crc32(subdomain.encode("utf-8", "replace")) & 255)

@@ -157,12 +157,17 @@ class RiskyDownload:
 
     def _remember(self, tenant: str, domain: str, host: str, rare_hosts: int) -> int:
         """Count ``host`` as a user of ``domain``; the number of other hosts seen (up to ``rare_hosts``)."""
-        domains = self._seen.get(tenant)
+        seen = self._seen.data  # (BoundedMap.get inlined: data.get, then move_to_end when found)
+        domains = seen.get(tenant)
         if domains is None:
             domains = self._seen.setdefault(tenant, _domain_table)
-        hosts = domains.get(domain)
+        else:
+            seen.move_to_end(tenant)
+        hosts = domains.data.get(domain)
         if hosts is None:
             hosts = domains.setdefault(domain, set)
+        else:
+            domains.data.move_to_end(domain)
         before = len(hosts) - (1 if host in hosts else 0)
         if len(hosts) <= min(rare_hosts, MAX_RARE_HOSTS):
             hosts.add(host)
@@ -185,7 +190,7 @@ class RiskyDownload:
         site = _text(fields, "url.domain") or qname or (dst if host == src else src) or ""
         site = site.rstrip(".").strip("[]")
         domain = site if _is_ip(site) else registered(site)
-        rare_hosts = self._rare_hosts(tenant)
+        rare_hosts = self._rare.get(tenant) or self._rare_hosts(tenant)
         users_before = self._remember(tenant, domain, host, rare_hosts) if domain else 0
         if qname:
             return ()  # a lookup: popularity only

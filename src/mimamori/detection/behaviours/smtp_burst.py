@@ -25,7 +25,7 @@ from mimamori.detection.behaviours._flows import (
     TenantStates,
     is_connection,
 )
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Route, View, has_value
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 
@@ -40,7 +40,7 @@ MAX_SENDERS = 1024  # hosts tracked per tenant
 MAX_TRACKED = 512  # servers remembered per host and window (beyond: the host is alerted already)
 TAGS = ("attack.impact", "attack.t1566", "attack.t1114")  # phishing sent on, stolen address books
 # Cheap pre-filter on the raw field before any parsing of addresses.
-_PORT_VALUES = frozenset((*SMTP_PORTS, *(str(p) for p in SMTP_PORTS)))
+_PORT_VALUES: frozenset[str | int] = frozenset((*SMTP_PORTS, *(str(p) for p in SMTP_PORTS)))
 
 
 class _Sender:
@@ -79,10 +79,9 @@ class _Tenant:
         self.senders: BoundedMap[str, _Sender] = BoundedMap(MAX_SENDERS)
 
 
-def _smtp_port(view: View) -> bool:
-    """The raw ``destination.port`` is an SMTP port (``accepts``'s test on a connection's view)."""
-    port = view.fields.get("destination.port")
-    return (type(port) is int or type(port) is str) and port in _PORT_VALUES
+# The raw ``destination.port`` is an SMTP port (a value route, ``_view.has_value``: an int or str in
+# ``_PORT_VALUES``, or a list holding one, which ``see`` then drops: its view's port is -1).
+_SMTP_PORT = ("destination.port", _PORT_VALUES)
 
 
 class SmtpBurstBehaviour:
@@ -96,10 +95,10 @@ class SmtpBurstBehaviour:
 
     def accepts(self, event: Event) -> bool:
         port = event.fields.get("destination.port")
-        return (type(port) is int or type(port) is str) and port in _PORT_VALUES and is_connection(event)
+        return has_value(port, _PORT_VALUES) and is_connection(event)
 
     def route(self, dataset: str) -> Route:
-        return _smtp_port if dataset in CONNECTION_DATASETS else False
+        return _SMTP_PORT if dataset in CONNECTION_DATASETS else False
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))
