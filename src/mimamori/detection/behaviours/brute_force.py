@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates, address
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Route, View, taken
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
 from mimamori.domain.network import is_lan
@@ -101,12 +101,8 @@ def outcome(event: Event) -> str | None:
     return None
 
 
-def _authentication(fields: Mapping[str, Any]) -> bool:
-    category = fields.get("event.category")
-    return category == "authentication" or (isinstance(category, list) and "authentication" in category)
-
-
-# ``_authentication`` as a value route (``_view.has_value``: the same test, made by the runner without a call)
+# An authentication event: ``event.category`` is "authentication" or a list holding it (a value route,
+# tested by the runner without a call; ``accepts`` uses the same test, ``_view.taken``).
 _AUTHENTICATION = ("event.category", frozenset({"authentication"}))
 
 
@@ -164,7 +160,7 @@ class BruteForceBehaviour:
             return True
         if event.dataset == "syslog":
             return event.fields.get("log.syslog.appname") == _SSHD
-        return _authentication(event.fields)
+        return taken(event.fields, _AUTHENTICATION)
 
     def route(self, dataset: str) -> Route:
         if dataset in _AUTH_DATASETS:
