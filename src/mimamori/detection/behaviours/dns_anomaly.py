@@ -171,6 +171,40 @@ def _distinct(bitmap: int) -> int:
     return round(-256 * math.log(empty / 256))
 
 
+# ``_distinct`` by the bitmap's number of set bits (the hot path indexes this instead of calling it)
+_DISTINCT = tuple(_distinct((1 << bits) - 1) for bits in range(257))
+NOT_JUDGED = float("-inf")  # a name's score when its label is never judged random (too short, repetitive)
+MAX_NAMES = 8192  # names whose judgement is cached (``_Name``): a LAN looks up a few hundred names
+
+
+class _Name:
+    """What one query name (as logged) gives, computed once: its normal form, registered domain, the
+    DGA score of the domain's label, and the subdomain part with its tunnel facts ("" when none)."""
+
+    __slots__ = ("bit", "domain", "encoded", "name", "score", "subdomain")
+
+    def __init__(self, name: str, domain: str) -> None:
+        self.name, self.domain = name, domain
+        label = domain.split(".", 1)[0]
+        letters = sum(1 for c in label if "a" <= c <= "z")
+        judged = letters >= DGA_MIN_LETTERS and entropy(label) >= DGA_MIN_ENTROPY
+        self.score = bigram_cost(label) if judged else NOT_JUDGED  # random-looking: >= the tenant's dga_score
+        subdomain = name[: -len(domain) - 1] if len(name) > len(domain) else ""
+        self.subdomain = "" if subdomain == "www" else subdomain  # (www is never a tunnel)
+        self.encoded = bool(self.subdomain) and looks_encoded(self.subdomain)
+        self.bit = 1 << (zlib.crc32(self.subdomain.encode("utf-8", "replace")) & 255)
+
+
+def judge_name(raw: str) -> _Name | None:
+    """``raw`` (a query name as logged) judged once, or None when it is never judged (no dot, a local
+    name, a registered domain allowed for every tenant)."""
+    name = raw[:MAX_NAME].lower().rstrip(".")
+    if "." not in name or name.endswith(LOCAL_SUFFIXES):
+        return None
+    domain = registered(name)
+    return None if domain in ALLOWED_DOMAINS else _Name(name, domain)
+
+
 class _Host:
     """One LAN host's counters in the current window."""
 
@@ -221,6 +255,7 @@ class DnsAnomaly:
         self.policy = policy or BehaviourPolicy()
         self._tenants: BoundedMap[str, BoundedMap[str, _Host]] = BoundedMap(MAX_TENANTS)
         self._cache: dict[str, _Limits] = {}  # tenant → its thresholds
+        self._names: dict[str, _Name | None] = {}  # query name as logged → judged once (``judge_name``)
 
     def accepts(self, event: Event) -> bool:
         return "dns.question.name" in event.fields
@@ -240,28 +275,38 @@ class DnsAnomaly:
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))
 
+    def _judged(self, raw: str) -> _Name | None:
+        """``judge_name(raw)``, cached (bounded: cleared when full; overlong names are not kept)."""
+        if len(raw) > 2 * MAX_NAME:
+            return judge_name(raw)
+        names = self._names
+        if len(names) >= MAX_NAMES:
+            names.clear()
+        found = names[raw] = judge_name(raw)
+        return found
+
     def see(self, view: View) -> Iterable[Finding]:
         fields = view.fields
-        name = fields.get("dns.question.name")
+        raw = fields.get("dns.question.name")
         # The client: Suricata logs answers as records of their own, sent by the resolver.
         if fields.get("dns.type") == "answer":
             source, local = view.dst, view.dst_lan
         else:
             source, local = view.src, view.src_lan
-        if not isinstance(name, str) or source is None or not local:
+        if not isinstance(raw, str) or source is None or not local:
             return ()
-        name = name[:MAX_NAME].lower().rstrip(".")
-        if "." not in name or name.endswith(LOCAL_SUFFIXES):
+        names = self._names
+        judged = names[raw] if raw in names else self._judged(raw)
+        if judged is None:
             return ()
-        domain = registered(name)
+        domain = judged.domain
         tenant = view.tenant
-        limits = self._limits(tenant)
-        if domain in ALLOWED_DOMAINS or domain in limits.allow:
+        limits = self._cache.get(tenant) or self._limits(tenant)
+        if limits.allow and domain in limits.allow:
             return ()
-        if source in limits.ignore:  # the LAN's own resolver forwarding for all
+        if limits.ignore and source in limits.ignore:  # the LAN's own resolver forwarding for all
             return ()
         now = view.now
-        event = view.event
         # (BoundedMap.get inlined: data.get, then move_to_end when found)
         tenants = self._tenants.data
         hosts = tenants.get(tenant)
@@ -277,58 +322,62 @@ class DnsAnomaly:
         if now - host.start >= WINDOW or now < host.start - WINDOW:
             host.reset(now)
         found: list[Finding] = []
-        label = domain.split(".", 1)[0]
-        if domain not in host.dga and looks_generated(label, limits.dga_score):
-            host.dga.add(domain)
-            host.dga_failed += _failed(fields)
-            need, seen = limits.dga_min, len(host.dga)
-            if (seen >= need and 2 * host.dga_failed >= seen) or seen >= DGA_RESOLVED_FACTOR * need:
-                found += self._fire(
-                    event, host, kind="dga", now=now, source=source, domain=domain, count=seen
-                )
-                host.dga.clear()
-                host.dga_failed = 0
-        if fields.get("dns.response_code") == "NXDOMAIN" and name not in host.nx:
-            host.nx.add(name)
-            if len(host.nx) >= limits.nx_min:
-                found += self._fire(
-                    event, host, kind="nxdomain", now=now, source=source, domain=domain, count=len(host.nx)
-                )
-                host.nx.clear()
-        subdomain = name[: -len(domain) - 1] if len(name) > len(domain) else ""
-        if subdomain and subdomain != "www":
-            found += self._tunnel(
-                event, host, limits, now=now, source=source, domain=domain, subdomain=subdomain
-            )
+        if judged.score >= limits.dga_score and domain not in host.dga:
+            found += self._dga(view, host, limits, source=source, domain=domain)
+        if fields.get("dns.response_code") == "NXDOMAIN" and judged.name not in host.nx:
+            found += self._nxdomain(view, host, limits, source=source, name=judged.name, domain=domain)
+        if judged.subdomain:
+            # (BoundedMap.setdefault inlined for a known domain)
+            state = host.domains.data.get(domain)
+            if state is None:
+                state = host.domains.setdefault(domain, _zeros)
+            else:
+                host.domains.data.move_to_end(domain)
+            if judged.encoded:
+                state[0] += 1
+            state[1] |= judged.bit
+            if state[0] >= limits.tunnel_min or _DISTINCT[state[1].bit_count()] >= limits.tunnel_distinct:
+                found += self._tunnel(view.event, host, now=now, source=source, judged=judged, state=state)
         return found
 
-    def _tunnel(
-        self,
-        event: Event,
-        host: _Host,
-        limits: _Limits,
-        *,
-        now: float,
-        source: str,
-        domain: str,
-        subdomain: str,
+    def _dga(self, view: View, host: _Host, limits: _Limits, *, source: str, domain: str) -> list[Finding]:
+        """A random-looking registered domain new to the host's window: counted, and judged."""
+        host.dga.add(domain)
+        host.dga_failed += _failed(view.fields)
+        need, seen = limits.dga_min, len(host.dga)
+        if (seen >= need and 2 * host.dga_failed >= seen) or seen >= DGA_RESOLVED_FACTOR * need:
+            host.dga.clear()
+            host.dga_failed = 0
+            return self._fire(
+                view.event, host, kind="dga", now=view.now, source=source, domain=domain, count=seen
+            )
+        return []
+
+    def _nxdomain(
+        self, view: View, host: _Host, limits: _Limits, *, source: str, name: str, domain: str
     ) -> list[Finding]:
-        state = host.domains.data.get(domain)  # (BoundedMap.setdefault inlined for a known domain)
-        if state is None:
-            state = host.domains.setdefault(domain, _zeros)
-        else:
-            host.domains.data.move_to_end(domain)
-        if looks_encoded(subdomain):
-            state[0] += 1
-        state[1] |= 1 << (zlib.crc32(subdomain.encode("utf-8", "replace")) & 255)
-        distinct = _distinct(state[1])
-        if state[0] < limits.tunnel_min and distinct < limits.tunnel_distinct:
+        """A non-existent name new to the host's window: counted, and judged."""
+        host.nx.add(name)
+        count = len(host.nx)
+        if count < limits.nx_min:
             return []
-        host.domains.pop(domain)
-        count = max(state[0], distinct)
+        host.nx.clear()
         return self._fire(
-            event, host, kind="tunnel", now=now, source=source, domain=domain, count=count, example=subdomain
+            view.event, host, kind="nxdomain", now=view.now, source=source, domain=domain, count=count
         )
+
+    def _tunnel(
+        self, event: Event, host: _Host, *, now: float, source: str, judged: _Name, state: list[int]
+    ) -> list[Finding]:
+        """A tunnel past a threshold: its domain's counters start again, and the finding (if not in its
+        cool-down)."""
+        domain = judged.domain
+        host.domains.pop(domain)
+        count = max(state[0], _DISTINCT[state[1].bit_count()])
+        return self._fire(
+            event, host, kind="tunnel", now=now, source=source, domain=domain, count=count,
+            example=judged.subdomain,
+        )  # fmt: skip
 
     def _fire(
         self,

@@ -38,6 +38,7 @@ MAX_TENANTS = 10_000  # tenants tracked (LRU)
 MAX_DOMAINS = 5_000  # registered domains whose visiting hosts are remembered per tenant (LRU)
 MAX_FIRED = 2_000  # (host, domain) cooldown entries per tenant (LRU)
 MAX_TEXT = 2048  # characters of a URL or file name looked at
+MAX_LOOKUPS = 8192  # query names whose registered domain is cached
 
 # fmt: off
 EXECUTABLE = frozenset((
@@ -139,6 +140,7 @@ class RiskyDownload:
         self._seen: BoundedMap[str, BoundedMap[str, set[str]]] = BoundedMap(MAX_TENANTS)
         self._fired: BoundedMap[str, BoundedMap[str, list[float]]] = BoundedMap(MAX_TENANTS)  # → [time]
         self._rare: dict[str, int] = {}  # tenant → its rare_hosts
+        self._lookups: dict[str, str] = {}  # DNS query name as logged → its registered domain (or "")
 
     def accepts(self, event: Event) -> bool:
         return _downloads(event.fields)
@@ -154,6 +156,17 @@ class RiskyDownload:
                 self._rare.clear()
             found = self._rare[tenant] = self.policy.value(tenant, NAME, "rare_hosts", RARE_HOSTS)
         return found
+
+    def _lookup_domain(self, raw: str) -> str:
+        """The registered domain (or address) ``see`` counts for a look-up of ``raw`` ("" for none),
+        cached (bounded: cleared when full; overlong names are not kept)."""
+        site = raw[:MAX_TEXT].lower().rstrip(".").strip("[]")
+        domain = site if _is_ip(site) else registered(site)
+        if len(raw) <= 512:
+            if len(self._lookups) >= MAX_LOOKUPS:
+                self._lookups.clear()
+            self._lookups[raw] = domain
+        return domain
 
     def _remember(self, tenant: str, domain: str, host: str, rare_hosts: int) -> int:
         """Count ``host`` as a user of ``domain``; the number of other hosts seen (up to ``rare_hosts``)."""
@@ -186,6 +199,16 @@ class RiskyDownload:
         if host is None:
             return ()
         tenant = view.tenant
+        raw = fields.get("dns.question.name")
+        if type(raw) is str and "url.domain" not in fields:  # a plain look-up: popularity only
+            domains = self._lookups
+            domain = domains[raw] if raw in domains else self._lookup_domain(raw)
+            if domain:
+                rare_hosts = self._rare.get(tenant) or self._rare_hosts(tenant)
+                self._remember(tenant, domain, host, rare_hosts)
+                return ()
+            if raw:  # (a name that reduces to nothing still counts as a look-up)
+                return ()
         qname = _text(fields, "dns.question.name")
         site = _text(fields, "url.domain") or qname or (dst if host == src else src) or ""
         site = site.rstrip(".").strip("[]")

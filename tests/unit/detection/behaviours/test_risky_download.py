@@ -167,3 +167,18 @@ def test_a_benign_simulated_day_raises_nothing_medium_or_higher(fmt: str) -> Non
     assert any(detector.accepts(e) for e in events)
     found = run(detector, list(events))
     assert [f for f in found if f.severity.rank >= Severity.MEDIUM.rank] == []
+
+
+def test_lookups_count_popularity_through_a_bounded_name_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mod, "MAX_LOOKUPS", 8)
+    detector = RiskyDownload()
+    for i in range(20):
+        assert run(detector, [lookup(f"WWW.Site{i}.example.", f"192.168.10.{i + 2}", i)]) == []
+    assert 0 < len(detector._lookups) <= 8
+    run(detector, [lookup("a" * 600 + ".example.com", PC, 30)])
+    assert all(len(name) <= 512 for name in detector._lookups)
+    # two hosts looked "Popular.Example" up (cased and with the root dot): not rare any more
+    for host in ("192.168.10.50", "192.168.10.51"):
+        run(detector, [lookup("Popular.Example.", host, 40)])
+    assert run(detector, [http("popular.example", "/setup.exe", 50)]) == []
+    assert [f.severity for f in run(detector, [http("unknown.example", "/setup.exe", 60)])] == [Severity.LOW]
