@@ -14,7 +14,7 @@
 
 static PyObject *h_tenants, *h_last, *h_get, *h_known, *h_data, *h_learned, *h_forget, *h_move_to_end,
     *h_devices, *h_antivirus, *h_events, *h_first, *h_dns_name, *h_os_name, *h_windows, *h_one, *h_zero, *h_tenants_,
-    *h_limits, *h_learning, *h_aliases, *h_started, *h_os_version, *h_user_agent, *h_empty, *h_cooldown, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants;
+    *h_limits, *h_learning, *h_aliases, *h_started, *h_os_version, *h_user_agent, *h_empty, *h_cooldown, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants, *h_plain;
 static PyObject *h_nothing; /* () */
 
 /* ``behaviour.tenants.get(tenant)`` (``TenantStates``, its ``last`` tested first as the Python does): new
@@ -292,10 +292,25 @@ hot_no_antivirus_run(PyObject *behaviour, PyObject *view)
         return -1;
     }
     PyObject *devices = NULL, *tracked = NULL, *value = NULL;
-    int result = -1, has = PyDict_Contains(fields, h_dns_name);
-    if (has != 0) { /* antivirus_addresses() reads the DNS answer: see() */
-        result = has < 0 ? -1 : 0;
+    int result = -1;
+    PyObject *question = PyDict_GetItemWithError(fields, h_dns_name);
+    if (question == NULL && PyErr_Occurred()) {
         goto done;
+    }
+    if (question != NULL) { /* a DNS event: see() unless its name is known not to be antivirus's */
+        int plain = 0;
+        if (PyUnicode_CheckExact(question)) {
+            PyObject *names = PyObject_GetAttr(behaviour, h_plain);
+            if (names == NULL) {
+                goto done;
+            }
+            plain = PyDict_CheckExact(names) ? PyDict_Contains(names, question) : 0;
+            Py_DECREF(names);
+        }
+        if (plain <= 0) { /* antivirus_addresses() reads the DNS answer: see() */
+            result = plain < 0 ? -1 : 0;
+            goto done;
+        }
     }
     if (device == Py_None) {
         result = 1;
@@ -666,7 +681,7 @@ hot_init(void)
                  {&h_evicted, "evicted"},
                  {&h_bucket, "bucket"}, {&h_total, "total"}, {&h_dests, "dests"}, {&h_hours, "hours"},
                  {&h_fired, "fired"}, {&h_judge, "_judge"}, {&h_source_bytes, "source.bytes"},
-                 {&h_constants, "HOT_CONSTANTS"}};
+                 {&h_constants, "HOT_CONSTANTS"}, {&h_plain, "_plain"}};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         if ((*names[k].slot = PyUnicode_InternFromString(names[k].text)) == NULL) {
             return -1;

@@ -21,7 +21,12 @@ from mimamori.detection.behaviours._flows import MAX_TENANTS, TenantStates
 from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
-from mimamori.inventory.facts import AV_DATASETS, antivirus_addresses, is_antivirus_name
+from mimamori.inventory.facts import (
+    AV_DATASETS,
+    MAX_DESTINATION,
+    antivirus_addresses,
+    is_antivirus_name,
+)
 from mimamori.parsers import _native
 
 NAME = "no_antivirus"
@@ -32,6 +37,8 @@ MAX_DEVICES = 4096  # Windows devices per tenant
 MAX_AV_ADDRESSES = 512  # antivirus service addresses per tenant (learnt from DNS answers)
 MAX_AV_NAMES = 512  # host names seen in endpoint antivirus events, per tenant
 MAX_NAME = 128  # characters of a host name
+MAX_PLAIN = 8192  # DNS question names remembered as not an antivirus service's
+MAX_PLAIN_CHARS = 512  # longer question names are judged each time, not remembered
 TAGS = ("attack.defense-evasion", "attack.t1562.001")  # Impair Defenses: disable or modify tools
 
 
@@ -72,6 +79,13 @@ def _text(fields: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_NAME else None
 
 
+def _antivirus_lookup(raw: str) -> bool:
+    """Whether a DNS question name as logged is an antivirus service's (as ``antivirus_addresses``
+    reads it: stripped, ``-`` for none, cut to a DNS name's length)."""
+    value = raw.strip()
+    return bool(value) and value != "-" and is_antivirus_name(value[:MAX_DESTINATION])
+
+
 def _true() -> bool:
     return True
 
@@ -84,6 +98,9 @@ class NoAntivirusBehaviour:
     def __init__(self, policy: BehaviourPolicy | None = None) -> None:
         self.policy = policy or BehaviourPolicy()
         self.tenants: TenantStates[_Tenant] = TenantStates(lambda t: _Tenant(t, self.policy))
+        # DNS question names (as logged) that are no antivirus service's: their answers are no evidence
+        # (also read by the C hot path, which then need not send DNS events to ``see``)
+        self._plain: dict[str, bool] = {}
 
     def accepts(self, event: Event) -> bool:
         return "source.ip" in event.fields or event.dataset in AV_DATASETS
@@ -93,7 +110,8 @@ class NoAntivirusBehaviour:
 
     def hot(self, dataset: str) -> Hot | None:
         """The C loop's hot path (``hot_no_antivirus``: a device not judged, or already known to run
-        antivirus), except on antivirus and Windows datasets."""
+        antivirus; a DNS event only when its question name is known not to be an antivirus service's),
+        except on antivirus and Windows datasets."""
         if dataset in AV_DATASETS or dataset.startswith("windows."):
             return None
         return _native.hot_no_antivirus
@@ -112,9 +130,14 @@ class NoAntivirusBehaviour:
                 state.av_names.setdefault(hostname.split(".", 1)[0].lower(), _true)
             return ()
         event = view.event
-        if "dns.question.name" in fields:  # (without it, antivirus_addresses has nothing to say)
+        raw = fields.get("dns.question.name")  # (without it, antivirus_addresses has nothing to say)
+        if raw is not None and not (type(raw) is str and raw in self._plain):
             for address in antivirus_addresses(event):
                 state.av_addresses.setdefault(address, _true)
+            if type(raw) is str and len(raw) <= MAX_PLAIN_CHARS and not _antivirus_lookup(raw):
+                if len(self._plain) >= MAX_PLAIN:
+                    self._plain.clear()
+                self._plain[raw] = True
         found = view.device
         if found is None:
             return ()

@@ -76,7 +76,11 @@ def _event(draw: Any, at: datetime) -> Event:
     if draw(st.integers(0, 9)) == 0:
         fields["url.domain"] = "update.eset.com"
     if draw(st.integers(0, 9)) == 0:
-        fields["dns.question.name"] = "update.eset.com"
+        # an antivirus service's name (its answers are evidence), another name (remembered as plain
+        # for the hot path), and odd values
+        fields["dns.question.name"] = draw(
+            st.sampled_from(["update.eset.com", "www.example.jp", "Update.ESET.com.", " - ", "", 5])
+        )
         fields["dns.resolved_ip"] = ["192.0.2.9"]
     tenant = draw(st.sampled_from(["t1", "t2"]))
     return Event(at, tenant, draw(st.sampled_from(DATASETS)), fields)

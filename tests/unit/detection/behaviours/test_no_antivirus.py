@@ -170,3 +170,19 @@ def test_a_simulated_day_flags_only_the_pc_without_antivirus() -> None:
     found = run(NoAntivirusBehaviour(policy), list(events))
     assert {(f.tenant_id, f.host) for f in found} == {("t0", "PC-SEIZOU-XP")}  # every third tenant has one
     assert all(f.severity == Severity.LOW for f in found)
+
+
+def test_plain_dns_names_are_remembered_bounded_and_antivirus_names_never(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mod, "MAX_PLAIN", 4)
+    behaviour = NoAntivirusBehaviour()
+    for i in range(10):
+        lookup = dns_answer(T0 + timedelta(seconds=i))
+        lookup.fields["dns.question.name"] = f"www{i}.example.jp"
+        run(behaviour, [lookup])
+    assert 0 < len(behaviour._plain) <= 4
+    run(behaviour, [dns_answer(T0 + timedelta(seconds=20))])
+    assert "update.eset.com" not in behaviour._plain
+    state = behaviour.tenants.get("t1")
+    assert AV_IP in state.av_addresses.data  # the antivirus name's answer was learnt
