@@ -14,6 +14,10 @@ DHCP and local discovery ports are ignored outright. Random (Poisson) traffic ra
 with 11 intervals: 24 simulated hours of 20 SMEs (1.7 M events, printers and phones chatting every
 ~30 s) raised no finding.
 
+A destination popular with the tenant's hosts is never judged, so its pairs are not tracked: the
+``MAX_PAIRS`` kept are the rare destinations' (and the common event, a session to a popular service, costs
+a look-up).
+
 Memory per tenant at the limits: ``MAX_PAIRS`` pairs × ~0.7 KiB (22 floats and a few fields) ≈ 3 MiB,
 plus ``MAX_DESTINATIONS`` destinations × ~0.2 KiB ≈ 1.6 MiB; shared by all tenants:
 ``MAX_GLOBAL_DESTINATIONS`` destinations × ~0.1 KiB ≈ 3 MiB.
@@ -181,7 +185,9 @@ class BeaconBehaviour:
                 tenants.append(tenant)
         else:
             popularity.move_to_end(dst)
-        if src not in hosts and len(hosts) <= state.rare_max:
+        if len(hosts) > state.rare_max:
+            return ()  # popular with the tenant's hosts: never judged, so its pairs are not tracked
+        if src not in hosts:
             hosts.append(src)
         now = view.now
         key = f"{src}>{dst}"
@@ -205,7 +211,7 @@ class BeaconBehaviour:
         if pair.count < state.min_connections or now - pair.alerted < state.cooldown:
             return ()
         if now - pair.first < state.min_span or len(hosts) > state.rare_max:
-            return ()
+            return ()  # (this check-in made the destination popular)
         users = self.prevalence.get(dst)
         if users is not None and len(users) >= state.global_popular > 0:
             return ()  # a service many customers use (cloud, CDN, antivirus vendor)

@@ -189,3 +189,15 @@ def test_snapshot_leaves_out_pairs_silent_for_hours() -> None:
     run(behaviour, [conn(0, "192.168.1.5", "203.0.113.7"), conn(5 * 3600.0, "192.168.1.5", "203.0.113.8")])
     pairs = behaviour.snapshot()["tenants"]["t1"]["pairs"]
     assert [key for key, _ in pairs] == ["192.168.1.5>203.0.113.8"]
+
+
+def test_pairs_with_a_destination_popular_in_the_tenant_are_not_tracked() -> None:
+    behaviour = BeaconBehaviour()
+    hosts = ["192.168.1.10", "192.168.1.11", "192.168.1.12", "192.168.1.13"]
+    run(behaviour, [conn(i, host, "203.0.113.7") for i, host in enumerate(hosts)])
+    state = behaviour.tenants.get("t1")
+    # the first three hosts made it popular (more than RARE_MAX_HOSTS): the fourth's pair is never made
+    assert "192.168.1.13>203.0.113.7" not in state.pairs.data
+    assert "192.168.1.10>203.0.113.7" in state.pairs.data
+    run(behaviour, [conn(100 + 60 * i, "192.168.1.13", "203.0.113.7") for i in range(30)])
+    assert "192.168.1.13>203.0.113.7" not in state.pairs.data
