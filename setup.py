@@ -16,6 +16,7 @@ setup(
             depends=[  # included by _speedups.c
                 "src/mimamori/parsers/_speedups_behaviours.c",
                 "src/mimamori/parsers/_speedups_hot.c",
+                "src/mimamori/parsers/_speedups_hot_flows.c",
             ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

@@ -42,10 +42,12 @@ __all__ = [
     "fortigate_event",
     "fortigate_ints",
     "has_big_int",
+    "hot_beacon",
     "hot_eol_os",
     "hot_large_transfer",
     "hot_new_device",
     "hot_no_antivirus",
+    "hot_scan",
     "kv_split",
     "object_fields",
     "rename_into",
@@ -113,6 +115,8 @@ hot_new_device: Callable[[Any, Any], Any] | None = None
 hot_no_antivirus: Callable[[Any, Any], Any] | None = None
 hot_large_transfer: Callable[[Any, Any], Any] | None = None
 hot_eol_os: Callable[[Any, Any], Any] | None = None
+hot_scan: Callable[[Any, Any], Any] | None = None
+hot_beacon: Callable[[Any, Any], Any] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +160,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_no_antivirus = _speedups.hot_no_antivirus
         hot_large_transfer = _speedups.hot_large_transfer
         hot_eol_os = _speedups.hot_eol_os
+        hot_scan = _speedups.hot_scan
+        hot_beacon = _speedups.hot_beacon
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

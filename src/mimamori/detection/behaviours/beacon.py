@@ -35,9 +35,10 @@ from mimamori.detection.behaviours._flows import (
     TenantStates,
     is_connection,
 )
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "beacon"
 MIN_CONNECTIONS = 12  # check-ins (connections) before a pair can be judged periodic
@@ -162,6 +163,13 @@ class BeaconBehaviour:
 
     def route(self, dataset: str) -> Route:
         return dataset in CONNECTION_DATASETS
+
+    HOT_CONSTANTS = (EXTERNAL, IGNORED_PORTS)  # what the C hot path reads
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_beacon``: the early returns of ``see``, most of all a session
+        to a destination popular with the tenant's hosts)."""
+        return _native.hot_beacon
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

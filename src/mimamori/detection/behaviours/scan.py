@@ -35,9 +35,10 @@ from mimamori.detection.behaviours._flows import (
     TenantStates,
     is_connection,
 )
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "scan"
 WINDOW = 300.0  # seconds: the tumbling window in which one source's targets are counted
@@ -172,6 +173,13 @@ class ScanBehaviour:
 
     def route(self, dataset: str) -> Route:
         return dataset in CONNECTION_DATASETS
+
+    HOT_CONSTANTS = (EXTERNAL, REMOTE_PORTS)  # what the C hot path reads
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_scan``: the early returns of ``see``, most of all a LAN host's
+        session to the Internet on an ordinary port)."""
+        return _native.hot_scan
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

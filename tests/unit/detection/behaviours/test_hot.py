@@ -26,13 +26,31 @@ from mimamori.detection.behaviours.eol_os import EolOsBehaviour
 from mimamori.detection.behaviours.large_transfer import LargeTransfer
 from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
 from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
+from mimamori.detection.behaviours.scan import ScanBehaviour
 from mimamori.domain import Event, Finding
 from mimamori.parsers import _native
 
 pytestmark = pytest.mark.skipif(runner_module._views_c is None, reason="the C speedups are not built")
 T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)
-HOSTS = [("192.168.1.10", "00:1b:63:aa:bb:01"), ("192.168.1.11", None), ("10.0.0.7", "00:1b:63:aa:bb:07")]
-DESTINATIONS = ["203.0.113.5", "198.51.100.7", "192.0.2.9", "192.168.1.1", "8.8.8.8"]
+# LAN hosts, an Internet one (inbound sessions) and the LAN's gateway (a session to itself)
+HOSTS = [
+    ("192.168.1.10", "00:1b:63:aa:bb:01"),
+    ("192.168.1.11", None),
+    ("10.0.0.7", "00:1b:63:aa:bb:07"),
+    ("203.0.113.99", None),
+    ("192.168.1.1", None),
+]
+DESTINATIONS = [
+    "203.0.113.5",
+    "198.51.100.7",
+    "192.0.2.9",
+    "192.168.1.1",
+    "8.8.8.8",
+    "192.168.1.11",
+    "224.0.0.251",
+]
+# ordinary, remote-access (scan) and infrastructure (beacon) ports, and junk
+PORTS = [443, 443, 80, 25, 3389, 22, 445, 53, 123, "123", None]
 DATASETS = ["fortigate.traffic", "zeek.conn", "fortigate.utm.virus", "windows.sysmon", "zeek.dns"]
 # Steps between events: seconds (a beacon's check-ins), an hour, past beacon's MAX_PERIOD and new_device's
 # forget (90 days), and back in time.
@@ -45,6 +63,12 @@ POLICY = BehaviourPolicy(
             "no_antivirus": {"observation_seconds": 60, "min_events": 3},
             "new_device": {"learning_seconds": 60, "learning_quiet_seconds": 60},
             "eol_os": {"cooldown_seconds": 600},
+            "scan": {
+                "sweep_min_hosts": 2,
+                "portscan_min_ports": 2,
+                "lateral_min_hosts": 2,
+                "inbound_min_attempts": 2,
+            },
             "beacon": {
                 "min_connections": 4,
                 "min_span_seconds": 60,
@@ -61,7 +85,7 @@ def _event(draw: Any, at: datetime) -> Event:
     fields: dict[str, Any] = {
         "source.ip": ip,
         "destination.ip": draw(st.sampled_from(DESTINATIONS)),
-        "destination.port": draw(st.sampled_from([443, 80, 25])),
+        "destination.port": draw(st.sampled_from(PORTS)),
         "source.bytes": draw(st.sampled_from([0, 10, 4_000, 900_000, 2**50, -5, "12"])),
     }
     if mac is not None and draw(st.booleans()):
@@ -103,6 +127,7 @@ def _behaviours() -> list[Behaviour]:
         LargeTransfer(POLICY),
         BeaconBehaviour(POLICY),
         EolOsBehaviour(POLICY),
+        ScanBehaviour(POLICY),
     ]
 
 
@@ -145,9 +170,14 @@ def test_hot_paths_are_offered_where_see_allows() -> None:
     assert NoAntivirusBehaviour().hot("zeek.conn") is _native.hot_no_antivirus
     assert LargeTransfer().hot("zeek.conn") is _native.hot_large_transfer
     assert EolOsBehaviour().hot("zeek.conn") is _native.hot_eol_os
+    assert ScanBehaviour().hot("zeek.conn") is _native.hot_scan
+    assert BeaconBehaviour().hot("fortigate.traffic") is _native.hot_beacon
 
 
-@pytest.mark.parametrize("hot", ["hot_new_device", "hot_no_antivirus", "hot_large_transfer", "hot_eol_os"])
+@pytest.mark.parametrize(
+    "hot",
+    ["hot_new_device", "hot_no_antivirus", "hot_large_transfer", "hot_eol_os", "hot_scan", "hot_beacon"],
+)
 def test_a_hot_path_refuses_what_is_not_a_view(hot: str) -> None:
     function = getattr(_native, hot)
     with pytest.raises(TypeError):
