@@ -151,6 +151,24 @@ bv_epoch(PyObject *when)
     return PyObject_CallMethodNoArgs(when, s_timestamp);
 }
 
+/* ``event.<name>``, where ``name`` is Event's slot ``k`` in events_configure's order (0 timestamp,
+ * 1 tenant_id, 2 dataset, 3 fields): read from the slot itself when ``event`` is exactly the configured
+ * Event type (a frozen dataclass with slots), else as an attribute. New reference, NULL with an error. */
+static PyObject *
+bv_event_get(PyObject *event, int k, PyObject *name)
+{
+    if (ej_event_type != NULL && Py_IS_TYPE(event, (PyTypeObject *)ej_event_type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)ej_slots[k])->d_member;
+        if (member->type == T_OBJECT_EX) {
+            PyObject *value = *(PyObject **)((char *)event + member->offset);
+            if (value != NULL) {
+                return Py_NewRef(value);
+            }
+        }
+    }
+    return PyObject_GetAttr(event, name);
+}
+
 /* ``View(event)`` without its __init__, or NULL with an error. */
 static PyObject *
 make_view(PyObject *event)
@@ -158,18 +176,18 @@ make_view(PyObject *event)
     PyObject *values[BV_SLOTS] = {NULL};
     PyObject *view = NULL, *fields = NULL;
     int src_lan = 0, dst_lan = 0;
-    if ((fields = PyObject_GetAttr(event, s_fields)) == NULL) {
+    if ((fields = bv_event_get(event, 3, s_fields)) == NULL) {
         goto done;
     }
     if (!PyDict_CheckExact(fields)) { /* another mapping: the Python __init__ reads it */
         Py_DECREF(fields);
         return PyObject_CallOneArg(bv_type, event);
     }
-    if ((values[V_DATASET] = PyObject_GetAttr(event, bv_s_dataset)) == NULL ||
-        (values[V_TENANT] = PyObject_GetAttr(event, s_tenant_id)) == NULL) {
+    if ((values[V_DATASET] = bv_event_get(event, 2, bv_s_dataset)) == NULL ||
+        (values[V_TENANT] = bv_event_get(event, 1, s_tenant_id)) == NULL) {
         goto done;
     }
-    PyObject *when = PyObject_GetAttr(event, s_timestamp);
+    PyObject *when = bv_event_get(event, 0, s_timestamp);
     if (when == NULL) {
         goto done;
     }
@@ -271,11 +289,9 @@ make_view(PyObject *event)
     if ((view = type->tp_alloc(type, 0)) == NULL) {
         goto done;
     }
-    for (int k = 0; k < BV_SLOTS; k++) {
-        if (Py_TYPE(bv_slots[k])->tp_descr_set(bv_slots[k], view, values[k]) < 0) {
-            Py_CLEAR(view);
-            goto done;
-        }
+    for (int k = 0; k < BV_SLOTS; k++) { /* (the slots of a new View are NULL: each takes its value over) */
+        *(PyObject **)((char *)view + bv_offsets[k]) = values[k];
+        values[k] = NULL;
     }
 done:
     for (int k = 0; k < BV_SLOTS; k++) {
@@ -441,7 +457,7 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(events); i++) {
         PyObject *event = PySequence_Fast_GET_ITEM(events, i);
-        PyObject *dataset = PyObject_GetAttr(event, bv_s_dataset);
+        PyObject *dataset = bv_event_get(event, 2, bv_s_dataset);
         if (dataset == NULL) {
             goto done;
         }
@@ -464,8 +480,12 @@ behaviour_views(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             continue;
         }
-        PyObject *fields = PyObject_GetAttr(view, s_fields); /* the event's */
-        if (fields == NULL) {
+        PyObject *fields = Py_IS_TYPE(view, (PyTypeObject *)bv_type) ? Py_XNewRef(bv_slot(view, V_FIELDS))
+                                                                      : PyObject_GetAttr(view, s_fields);
+        if (fields == NULL) { /* (the event's) */
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_AttributeError, "a View without fields");
+            }
             Py_DECREF(view);
             goto done;
         }
