@@ -17,6 +17,7 @@ setup(
                 "src/mimamori/parsers/_speedups_behaviours.c",
                 "src/mimamori/parsers/_speedups_hot.c",
                 "src/mimamori/parsers/_speedups_hot_flows.c",
+                "src/mimamori/parsers/_speedups_hot_dns.c",
             ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

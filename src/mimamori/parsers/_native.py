@@ -43,10 +43,12 @@ __all__ = [
     "fortigate_ints",
     "has_big_int",
     "hot_beacon",
+    "hot_dns_anomaly",
     "hot_eol_os",
     "hot_large_transfer",
     "hot_new_device",
     "hot_no_antivirus",
+    "hot_risky_download",
     "hot_scan",
     "kv_split",
     "object_fields",
@@ -117,6 +119,8 @@ hot_large_transfer: Callable[[Any, Any], Any] | None = None
 hot_eol_os: Callable[[Any, Any], Any] | None = None
 hot_scan: Callable[[Any, Any], Any] | None = None
 hot_beacon: Callable[[Any, Any], Any] | None = None
+hot_dns_anomaly: Callable[[Any, Any], Any] | None = None
+hot_risky_download: Callable[[Any, Any], Any] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +166,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_eol_os = _speedups.hot_eol_os
         hot_scan = _speedups.hot_scan
         hot_beacon = _speedups.hot_beacon
+        hot_dns_anomaly = _speedups.hot_dns_anomaly
+        hot_risky_download = _speedups.hot_risky_download
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

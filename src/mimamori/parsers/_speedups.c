@@ -4350,6 +4350,7 @@ configure(PyObject *self, PyObject *func)
 #include "_speedups_behaviours.c" /* behaviour_views, views_configure */
 #include "_speedups_hot.c"        /* the behaviours' hot paths */
 #include "_speedups_hot_flows.c"  /* ... of the connection behaviours (scan, beacon) */
+#include "_speedups_hot_dns.c"    /* ... of the DNS behaviours (dns_anomaly, risky_download) */
 
 static PyMethodDef methods[] = {
     {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
@@ -4368,6 +4369,10 @@ static PyMethodDef methods[] = {
      "ScanBehaviour.see's early returns (a behaviour_views hot path)."},
     {"hot_beacon", (PyCFunction)(void (*)(void))hot_beacon, METH_FASTCALL,
      "BeaconBehaviour.see's early returns (a behaviour_views hot path)."},
+    {"hot_dns_anomaly", (PyCFunction)(void (*)(void))hot_dns_anomaly, METH_FASTCALL,
+     "DnsAnomaly.see's common case (a behaviour_views hot path)."},
+    {"hot_risky_download", (PyCFunction)(void (*)(void))hot_risky_download, METH_FASTCALL,
+     "RiskyDownload.see's DNS look-ups (a behaviour_views hot path)."},
     {"kv_split", (PyCFunction)kv_split, METH_O, "_fast.kv_pairs in C."},
     {"to_ints", (PyCFunction)(void (*)(void))to_ints, METH_FASTCALL, "_fast.to_ints in C."},
     {"rename_values", (PyCFunction)(void (*)(void))rename_values, METH_FASTCALL,
@@ -4439,7 +4444,7 @@ PyInit__speedups(void)
     if (PyDateTimeAPI == NULL) {
         return NULL;
     }
-    if (events_init() < 0 || behaviours_init() < 0 || hot_init() < 0 || hot_flows_init() < 0) {
+    if (events_init() < 0 || behaviours_init() < 0 || hot_init() < 0 || hot_flows_init() < 0 || hot_dns_init() < 0) {
         return NULL;
     }
     return PyModule_Create(&module);

@@ -33,9 +33,10 @@ from functools import lru_cache
 from typing import Any
 
 from mimamori.detection.behaviours._dns_bigrams import ALPHABET, COSTS
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "dns_anomaly"
 
@@ -262,6 +263,13 @@ class DnsAnomaly:
 
     def route(self, dataset: str) -> Route:
         return "dns.question.name"
+
+    HOT_CONSTANTS = (WINDOW, _DISTINCT)  # what the C hot path reads
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_dns_anomaly``: a judged name from a known host in its window that
+        fires nothing)."""
+        return _native.hot_dns_anomaly
 
     def _limits(self, tenant: str) -> _Limits:
         """``tenant``'s thresholds (cached: a new policy builds new behaviours)."""

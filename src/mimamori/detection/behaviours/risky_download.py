@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mimamori.detection.behaviours._view import Route, View
+from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
 from mimamori.detection.behaviours.dns_anomaly import registered
 from mimamori.domain import Event, Finding, Severity
+from mimamori.parsers import _native
 
 NAME = "risky_download"
 
@@ -147,6 +148,13 @@ class RiskyDownload:
 
     def route(self, dataset: str) -> Route:
         return _READS
+
+    HOT_CONSTANTS = (MAX_RARE_HOSTS,)  # what the C hot path reads
+
+    def hot(self, dataset: str) -> Hot | None:
+        """The C loop's hot path (``hot_risky_download``: a DNS look-up of a cached name by a host of a
+        known tenant and domain)."""
+        return _native.hot_risky_download
 
     def _rare_hosts(self, tenant: str) -> int:
         """``tenant``'s ``rare_hosts`` (cached: a new policy builds new behaviours)."""

@@ -22,10 +22,12 @@ from mimamori.detection.behaviours import BehaviourDetector, BehaviourPolicy
 from mimamori.detection.behaviours import large_transfer as large_transfer_module
 from mimamori.detection.behaviours.base import Behaviour
 from mimamori.detection.behaviours.beacon import BeaconBehaviour
+from mimamori.detection.behaviours.dns_anomaly import DnsAnomaly
 from mimamori.detection.behaviours.eol_os import EolOsBehaviour
 from mimamori.detection.behaviours.large_transfer import LargeTransfer
 from mimamori.detection.behaviours.new_device import NewDeviceBehaviour
 from mimamori.detection.behaviours.no_antivirus import NoAntivirusBehaviour
+from mimamori.detection.behaviours.risky_download import RiskyDownload
 from mimamori.detection.behaviours.scan import ScanBehaviour
 from mimamori.domain import Event, Finding
 from mimamori.parsers import _native
@@ -49,6 +51,22 @@ DESTINATIONS = [
     "192.168.1.11",
     "224.0.0.251",
 ]
+# DNS names: repeated ones, random-looking ones (DGA), tunnels' encoded subdomains, local and odd ones
+DNS_NAMES = [
+    "www.example.jp",
+    "mail.example.jp",
+    "qekynuq.com",
+    "vopyret.com",
+    "gacyryw.com",
+    "aGVsbG8gd29ybGQgdGhpcyBpcyBkYXRh.t.evil.example",
+    "bXkgc2VjcmV0IGZpbGUgY29udGVudHMh.t.evil.example",
+    "x" * 45 + ".t.evil.example",
+    "printer.local",
+    "d1234.cloudfront.net",
+    "WWW.Example.JP.",
+    "",
+    5,
+]
 # ordinary, remote-access (scan) and infrastructure (beacon) ports, and junk
 PORTS = [443, 443, 80, 25, 3389, 22, 445, 53, 123, "123", None]
 DATASETS = ["fortigate.traffic", "zeek.conn", "fortigate.utm.virus", "windows.sysmon", "zeek.dns"]
@@ -63,6 +81,13 @@ POLICY = BehaviourPolicy(
             "no_antivirus": {"observation_seconds": 60, "min_events": 3},
             "new_device": {"learning_seconds": 60, "learning_quiet_seconds": 60},
             "eol_os": {"cooldown_seconds": 600},
+            "dns_anomaly": {
+                "dga_min_names": 2,
+                "nx_min_names": 2,
+                "tunnel_min_queries": 2,
+                "tunnel_distinct": 3,
+            },
+            "risky_download": {"rare_hosts": 1},
             "scan": {
                 "sweep_min_hosts": 2,
                 "portscan_min_ports": 2,
@@ -99,6 +124,14 @@ def _event(draw: Any, at: datetime) -> Event:
         )
     if draw(st.integers(0, 9)) == 0:
         fields["url.domain"] = "update.eset.com"
+    if draw(st.integers(0, 2)) == 0:  # a DNS look-up (dns_anomaly, risky_download)
+        fields["dns.question.name"] = draw(st.sampled_from(DNS_NAMES))
+        if draw(st.booleans()):
+            fields["dns.response_code"] = draw(st.sampled_from(["NOERROR", "NXDOMAIN", "NXDOMAIN", 3]))
+        if draw(st.integers(0, 5)) == 0:
+            fields["dns.type"] = draw(st.sampled_from(["answer", "query", 1]))
+        if draw(st.integers(0, 5)) == 0:
+            fields["url.domain"] = "www.example.jp"
     if draw(st.integers(0, 9)) == 0:
         # an antivirus service's name (its answers are evidence), another name (remembered as plain
         # for the hot path), and odd values
@@ -128,6 +161,8 @@ def _behaviours() -> list[Behaviour]:
         BeaconBehaviour(POLICY),
         EolOsBehaviour(POLICY),
         ScanBehaviour(POLICY),
+        DnsAnomaly(POLICY),
+        RiskyDownload(POLICY),
     ]
 
 
@@ -172,11 +207,22 @@ def test_hot_paths_are_offered_where_see_allows() -> None:
     assert EolOsBehaviour().hot("zeek.conn") is _native.hot_eol_os
     assert ScanBehaviour().hot("zeek.conn") is _native.hot_scan
     assert BeaconBehaviour().hot("fortigate.traffic") is _native.hot_beacon
+    assert DnsAnomaly().hot("zeek.dns") is _native.hot_dns_anomaly
+    assert RiskyDownload().hot("fortigate.utm.dns") is _native.hot_risky_download
 
 
 @pytest.mark.parametrize(
     "hot",
-    ["hot_new_device", "hot_no_antivirus", "hot_large_transfer", "hot_eol_os", "hot_scan", "hot_beacon"],
+    [
+        "hot_new_device",
+        "hot_no_antivirus",
+        "hot_large_transfer",
+        "hot_eol_os",
+        "hot_scan",
+        "hot_beacon",
+        "hot_dns_anomaly",
+        "hot_risky_download",
+    ],
 )
 def test_a_hot_path_refuses_what_is_not_a_view(hot: str) -> None:
     function = getattr(_native, hot)
@@ -200,3 +246,29 @@ def test_an_earlier_event_through_a_mac_alias_moves_the_learning_start() -> None
         json.loads(python[1])["behaviours"]["new_device"]["tenants"]["t1"]["started"]
         == (T0 - timedelta(minutes=2)).timestamp()
     )
+
+
+def test_dns_look_ups_in_one_window_take_the_hot_paths_as_see_does() -> None:
+    """Names repeated by the LAN's hosts within a window (the common case the DNS hot paths answer),
+    with NXDOMAIN answers, random-looking names and tunnels among them: both loops agree."""
+    events = []
+    names = [
+        "www.example.jp",
+        "qekynuq.com",
+        "aGVsbG8gd29ybGQgdGhpcyBpcyBkYXRh.t.evil.example",
+        "a.b.example",
+    ]
+    for i in range(120):
+        fields: dict[str, Any] = {
+            "source.ip": HOSTS[i % 3][0],
+            "destination.ip": "8.8.8.8",
+            "destination.port": 53,
+            "dns.question.name": names[(i // 3) % 4] if i % 5 else f"n{i}.{names[i % 4]}",
+            "dns.response_code": "NXDOMAIN" if i % 7 == 0 else "NOERROR",
+        }
+        events.append(Event(T0 + timedelta(seconds=10 * i), "t1" if i % 11 else "t2", "zeek.dns", fields))
+    batches = [events[i : i + 25] for i in range(0, len(events), 25)]
+    c_found, c_state = _run(batches, c_loop=True, restore_at=99)
+    assert (c_found, c_state) == _run(batches, c_loop=False, restore_at=99)
+    assert any(f.detector == "dns_anomaly" for f in c_found)
+    assert '"nx": ["' in c_state  # NXDOMAIN names counted on the hot paths' events too
