@@ -47,6 +47,7 @@ __all__ = [
     "hot_eol_os",
     "hot_large_transfer",
     "hot_new_device",
+    "hot_new_device_verdict",
     "hot_no_antivirus",
     "hot_risky_download",
     "hot_scan",
@@ -114,6 +115,7 @@ views_configure: Callable[..., None] | None = None
 # The behaviours' hot paths for behaviour_views (``_speedups_hot.c``): hot(behaviour, view) -> findings,
 # or None when the behaviour's ``see`` must run.
 hot_new_device: Callable[[Any, Any], Any] | None = None
+hot_new_device_verdict: Callable[[Any, Any], Any] | None = None
 hot_no_antivirus: Callable[[Any, Any], Any] | None = None
 hot_large_transfer: Callable[[Any, Any], Any] | None = None
 hot_eol_os: Callable[[Any, Any], Any] | None = None
@@ -161,6 +163,7 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         behaviour_views = _speedups.behaviour_views
         views_configure = _speedups.views_configure
         hot_new_device = _speedups.hot_new_device
+        hot_new_device_verdict = _speedups.hot_new_device_verdict
         hot_no_antivirus = _speedups.hot_no_antivirus
         hot_large_transfer = _speedups.hot_large_transfer
         hot_eol_os = _speedups.hot_eol_os

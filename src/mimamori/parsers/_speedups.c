@@ -4359,6 +4359,8 @@ static PyMethodDef methods[] = {
      "The View type, its slots and helpers for behaviour_views."},
     {"hot_new_device", (PyCFunction)(void (*)(void))hot_new_device, METH_FASTCALL,
      "NewDeviceBehaviour.see's common case (a behaviour_views hot path)."},
+    {"hot_new_device_verdict", (PyCFunction)(void (*)(void))hot_new_device_verdict, METH_FASTCALL,
+     "NewDeviceBehaviour.see's common case on verdict datasets (a behaviour_views hot path)."},
     {"hot_no_antivirus", (PyCFunction)(void (*)(void))hot_no_antivirus, METH_FASTCALL,
      "NoAntivirusBehaviour.see's common case (a behaviour_views hot path)."},
     {"hot_large_transfer", (PyCFunction)(void (*)(void))hot_large_transfer, METH_FASTCALL,

@@ -14,7 +14,7 @@
 
 static PyObject *h_tenants, *h_last, *h_get, *h_known, *h_data, *h_learned, *h_forget, *h_move_to_end,
     *h_devices, *h_antivirus, *h_events, *h_first, *h_dns_name, *h_os_name, *h_windows, *h_one, *h_zero, *h_tenants_,
-    *h_limits, *h_learning, *h_aliases, *h_started, *h_os_version, *h_user_agent, *h_empty, *h_cooldown, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants, *h_plain;
+    *h_limits, *h_learning, *h_aliases, *h_started, *h_os_version, *h_user_agent, *h_empty, *h_cooldown, *h_ip_prefix, *h_limit, *h_popitem, *h_evicted, *h_last_kw, *h_bucket, *h_total, *h_dests, *h_hours, *h_fired, *h_judge, *h_source_bytes, *h_constants, *h_plain, *h_probation;
 static PyObject *h_nothing; /* () */
 
 /* ``behaviour.tenants.get(tenant)`` (``TenantStates``, its ``last`` tested first as the Python does): new
@@ -151,10 +151,10 @@ done:
 }
 
 /* NewDeviceBehaviour.see's hot path: a known device seen again within the tenant's ``forget`` seconds
- * (during the learning period, ``_learning(state, now)`` is called as see() calls it; on verdict datasets
- * ``hot`` offers no hot path: see() escalates there). */
+ * (during the learning period, ``_learning(state, now)`` is called as see() calls it). On verdict datasets
+ * (``verdict``), a device on probation goes to see() first, before anything is changed: see() escalates. */
 static int
-hot_new_device_run(PyObject *behaviour, PyObject *view)
+hot_new_device_run(PyObject *behaviour, PyObject *view, int verdict)
 {
     PyObject *device = bv_slot(view, V_DEVICE), *now_obj = bv_slot(view, V_NOW);
     if (device == Py_None) {
@@ -206,6 +206,15 @@ hot_new_device_run(PyObject *behaviour, PyObject *view)
     if (seen == NULL) {
         result = PyErr_Occurred() ? -1 : 0;
         goto done;
+    }
+    if (verdict && alias == NULL) { /* a verdict on a device on probation: see() escalates */
+        PyObject *probation = hot_map(state, h_probation);
+        int on = probation == NULL ? (PyErr_Occurred() ? -1 : 1) : PyDict_Contains(probation, key);
+        Py_XDECREF(probation);
+        if (on != 0) {
+            result = on < 0 ? -1 : 0;
+            goto done;
+        }
     }
     Py_INCREF(seen);
     if (!PyList_CheckExact(seen) || PyList_GET_SIZE(seen) < 1 || !hot_number(PyList_GET_ITEM(seen, 0), &last) ||
@@ -273,7 +282,17 @@ hot_arguments(Py_ssize_t nargs, PyObject *const *args, const char *name)
 static PyObject *
 hot_new_device(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return hot_arguments(nargs, args, "hot_new_device") < 0 ? NULL : hot_answer(hot_new_device_run(args[0], args[1]));
+    return hot_arguments(nargs, args, "hot_new_device") < 0 ? NULL : hot_answer(hot_new_device_run(args[0], args[1], 0));
+}
+
+/* hot_new_device_verdict(behaviour, view) -> () | None: the same on a verdict dataset, where a device on
+ * probation goes to see() (which escalates it) */
+static PyObject *
+hot_new_device_verdict(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return hot_arguments(nargs, args, "hot_new_device_verdict") < 0
+               ? NULL
+               : hot_answer(hot_new_device_run(args[0], args[1], 1));
 }
 
 /* NoAntivirusBehaviour.see's hot path (not on antivirus datasets, where ``hot`` offers none, nor on
@@ -681,7 +700,7 @@ hot_init(void)
                  {&h_evicted, "evicted"},
                  {&h_bucket, "bucket"}, {&h_total, "total"}, {&h_dests, "dests"}, {&h_hours, "hours"},
                  {&h_fired, "fired"}, {&h_judge, "_judge"}, {&h_source_bytes, "source.bytes"},
-                 {&h_constants, "HOT_CONSTANTS"}, {&h_plain, "_plain"}};
+                 {&h_constants, "HOT_CONSTANTS"}, {&h_plain, "_plain"}, {&h_probation, "probation"}};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         if ((*names[k].slot = PyUnicode_InternFromString(names[k].text)) == NULL) {
             return -1;

@@ -112,9 +112,13 @@ class NewDeviceBehaviour:
         return True if dataset in _HOST_DATASETS else "source.ip"
 
     def hot(self, dataset: str) -> Hot | None:
-        """The C loop's hot path (``hot_new_device``: ``see``'s known-device case once learning is over),
-        except on verdict datasets, where ``see`` escalates."""
-        return None if dataset.startswith(_VERDICT_PREFIXES) else _native.hot_new_device
+        """The C loop's hot path (``hot_new_device``: ``see``'s known-device case once learning is over;
+        on verdict datasets ``hot_new_device_verdict``, which leaves a device on probation to ``see``)."""
+        return (
+            _native.hot_new_device_verdict
+            if dataset.startswith(_VERDICT_PREFIXES)
+            else _native.hot_new_device
+        )
 
     def observe(self, event: Event) -> Iterable[Finding]:
         return self.see(View(event))

@@ -198,7 +198,7 @@ def test_the_c_loop_with_hot_paths_equals_the_python_loop(
 
 
 def test_hot_paths_are_offered_where_see_allows() -> None:
-    assert NewDeviceBehaviour().hot("fortigate.utm.virus") is None  # see() escalates there
+    assert NewDeviceBehaviour().hot("fortigate.utm.virus") is _native.hot_new_device_verdict
     assert NewDeviceBehaviour().hot("fortigate.traffic") is _native.hot_new_device
     assert NoAntivirusBehaviour().hot("windows.defender") is None
     assert NoAntivirusBehaviour().hot("windows.sysmon") is None
@@ -215,6 +215,7 @@ def test_hot_paths_are_offered_where_see_allows() -> None:
     "hot",
     [
         "hot_new_device",
+        "hot_new_device_verdict",
         "hot_no_antivirus",
         "hot_large_transfer",
         "hot_eol_os",

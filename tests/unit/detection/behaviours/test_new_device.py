@@ -223,3 +223,33 @@ def test_a_benign_simulated_day_raises_nothing_medium_or_higher(fmt: str) -> Non
     events, _ = sim_events(fmt, (), 3, 24, 30)
     found = run(NewDeviceBehaviour(), list(events))
     assert [f for f in found if f.severity.rank >= Severity.MEDIUM.rank] == []
+
+
+def test_escalation_through_the_runner_and_its_hot_paths() -> None:
+    """The same escalation when the runner (the C loop and its verdict-dataset hot path, where built)
+    takes the events: a device on probation goes to ``see``, a known one is answered at once."""
+    from mimamori.detection.behaviours import BehaviourDetector
+
+    behaviour = NewDeviceBehaviour()
+    runner = BehaviourDetector([behaviour])
+    after = T0 + timedelta(minutes=30)
+    office = [
+        traffic(T0 + timedelta(minutes=m), ip, mac, name, devtype, os)
+        for m in range(30)
+        for ip, mac, name, devtype, os in OFFICE
+    ]
+    assert list(runner.detect(office)) == []
+    ip, mac = "192.168.1.77", "3C-D9-2B-99-99-99"
+    (first,) = runner.detect([traffic(after, ip, mac, "NB-GUEST")])
+    assert first.severity == Severity.LOW
+
+    def verdict(address: str, device: str, minutes: int) -> Event:
+        fields = {"source.ip": address, "source.mac": device, "destination.ip": "198.51.100.23"}
+        return Event(after + timedelta(minutes=minutes), "t1", "fortigate.utm.ips", fields)
+
+    (escalated,) = runner.detect([verdict(ip, mac, 5)])
+    assert escalated.severity == Severity.HIGH
+    assert list(runner.detect([verdict(ip, mac, 6)])) == []  # once
+    old_ip, old_mac = OFFICE[0][0], OFFICE[0][1]
+    assert list(runner.detect([verdict(old_ip, old_mac, 7)])) == []  # a known device: not new
+    assert runner.errors == {}
