@@ -156,7 +156,8 @@ def test_whole_records_take_the_c_entry_unless_unusual() -> None:
             declined += 1
         taken += event is not None
     assert declined > (50 if SAMPLES.is_dir() else 0)  # the samples have ~125 with UserData
-    assert taken >= 0.9 * (len(lines) - declined)
+    # (three handwritten golden records have odd shapes on purpose: they decide alone without the samples)
+    assert taken >= 0.9 * (len(lines) - declined) - 3
 
 
 def test_golden_and_sample_records_give_the_same_events() -> None:
