@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mimamori.detection.behaviours._dns_names import registered
 from mimamori.detection.behaviours._view import Hot, Route, View
 from mimamori.detection.behaviours.base import BehaviourPolicy, BoundedMap, finding
-from mimamori.detection.behaviours.dns_anomaly import registered
 from mimamori.domain import Event, Finding, Severity
 from mimamori.parsers import _native
 

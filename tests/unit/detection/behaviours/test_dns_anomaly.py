@@ -293,34 +293,6 @@ def test_a_benign_simulated_day_raises_nothing_medium_or_higher(fmt: str) -> Non
     assert [f for f in found if f.severity.rank >= Severity.MEDIUM.rank] == []
 
 
-def test_judge_name_computes_once_what_the_checks_read() -> None:
-    assert mod.judge_name("printer.local") is None
-    assert mod.judge_name("localhost") is None
-    assert mod.judge_name("d1234.cloudfront.net") is None  # allowed for every tenant
-    www = mod.judge_name("WWW.Yamada.CO.JP.")
-    assert www is not None
-    assert (www.name, www.domain, www.subdomain, www.encoded) == (
-        "www.yamada.co.jp",
-        "yamada.co.jp",
-        "",
-        False,
-    )
-    assert www.score == mod.NOT_JUDGED  # "yamada": too repetitive to be judged random
-    data = "a" * 30 + "." + "b" * 20 + ".evil.example"
-    tunnel = mod.judge_name(data)
-    assert tunnel is not None
-    assert tunnel.encoded
-    assert tunnel.subdomain == data[: -len(".evil.example")]
-    simda = mod.judge_name(SIMDA[0])
-    assert simda is not None
-    assert simda.score >= mod.DGA_SCORE
-
-
-def test_distinct_table_matches_the_estimate() -> None:
-    for bits in (0, 1, 100, 255, 256):
-        assert mod._DISTINCT[bits] == mod._distinct((1 << bits) - 1)
-
-
 def test_the_name_cache_is_bounded_and_skips_overlong_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mod, "MAX_NAMES", 16)
     detector = DnsAnomaly()
