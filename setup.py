@@ -18,6 +18,8 @@ setup(
                 "src/mimamori/parsers/_speedups_hot.c",
                 "src/mimamori/parsers/_speedups_hot_flows.c",
                 "src/mimamori/parsers/_speedups_hot_dns.c",
+                "src/mimamori/parsers/_speedups_evtx_binxml.c",
+                "src/mimamori/parsers/_speedups_evtx_json.c",
             ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

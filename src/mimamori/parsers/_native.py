@@ -29,6 +29,7 @@ __all__ = [
     "address_scan",
     "behaviour_views",
     "drop_unset",
+    "evtx_chunk",
     "evtx_configure",
     "evtx_copy",
     "evtx_event",
@@ -103,6 +104,9 @@ fortigate_build: Callable[[dict[str, str], str], dict[str, Any]] | None = None
 fortigate_build_configure: Callable[..., None] | None = None
 # ``evtx.parse`` for the common records (None: the Python path); ``evtx.ecs.enrich`` configured.
 evtx_event: Callable[[RawRecord], Event | None] | None = None
+# One 64 KiB EVTX chunk to [(record id, JSON document)], None for a chunk left to the Rust decoder
+# (``_speedups_evtx_binxml.c``; used by ``ingest.readers.evtx``).
+evtx_chunk: Callable[[bytes], list[tuple[int, bytes]] | None] | None = None
 evtx_event_configure: Callable[[Callable[..., str]], None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
@@ -171,6 +175,7 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_beacon = _speedups.hot_beacon
         hot_dns_anomaly = _speedups.hot_dns_anomaly
         hot_risky_download = _speedups.hot_risky_download
+        evtx_chunk = _speedups.evtx_chunk
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy
