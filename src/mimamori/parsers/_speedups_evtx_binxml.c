@@ -35,6 +35,8 @@
 #define BX_MAX_NEST 8     /* nested BinXML / template levels */
 #define BX_MAX_TEMPLATES 512
 #define BX_MAX_VALUES 1024
+#define BX_MAX_ITEMS (1 << 20)     /* nodes, elements or attributes of one record (hostile nesting) */
+#define BX_MAX_OUT ((size_t)64 << 20) /* bytes of one record's document */
 
 enum { N_TEXT = 1, N_VALUE = 2, N_ELEM = 3 };
 
@@ -55,12 +57,14 @@ typedef struct {
     uint8_t names_data[BX_CHUNK / 8]; /* ... of which "Data" */
     uint8_t names_box[BX_CHUNK / 8];  /* ... of which "EventData" or "UserData" */
     int32_t n_arrays;                 /* string arrays among this record's values */
+    int too_big;                      /* a record past the limits below: left to the package */
 } Bx;
 
 static Bx bx; /* under the GIL; arrays grow and are kept between calls */
 
 static int bx_grow(void **p, int32_t *cap, size_t item, int32_t need) {
     if (need <= *cap) return 0;
+    if (need > BX_MAX_ITEMS) { bx.too_big = 1; return BX_ERROR; } /* no exception: the package's turn */
     int32_t cap2 = *cap ? *cap : 256;
     while (cap2 < need) cap2 *= 2;
     void *q = PyMem_Realloc(*p, (size_t)cap2 * item);

@@ -5,6 +5,7 @@
 /* ---- the JSON ---- */
 
 static int bx_grow_out(size_t more) {
+    if (bx.n_out + more > BX_MAX_OUT) { bx.too_big = 1; return BX_ERROR; } /* no exception */
     size_t cap = bx.cap_out ? bx.cap_out : 4096;
     while (cap < bx.n_out + more) cap *= 2;
     char *p = PyMem_Realloc(bx.out, cap);
@@ -441,6 +442,7 @@ static PyObject *evtx_chunk(PyObject *self, PyObject *arg) {
     if (free_at < 512 || free_at > BX_CHUNK || last_id < first_id || last_id - first_id >= BX_CHUNK) goto fallback;
     bx.d = d;
     bx.n_templates = 0;
+    bx.too_big = 0;
     memset(bx.names_ok, 0, sizeof bx.names_ok);
     memset(bx.names_data, 0, sizeof bx.names_data);
     memset(bx.names_box, 0, sizeof bx.names_box);
@@ -455,6 +457,7 @@ static PyObject *evtx_chunk(PyObject *self, PyObject *arg) {
         if (size < 28 || size > free_at - pos || bx_u32(d + pos + size - 4) != size) goto fallback;
         uint64_t record_id;
         int rc = bx_record(pos, size, &record_id);
+        if (rc == BX_ERROR && bx.too_big) goto fallback;
         if (rc == BX_ERROR) { Py_CLEAR(out); goto done; }
         if (rc < 0 || record_id != expect) goto fallback;
         expect++;
