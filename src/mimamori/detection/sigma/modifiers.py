@@ -204,16 +204,37 @@ def _regex_test(value: SigmaRegularExpression) -> Test:
     return Test("raw", compile_regex(pattern, flags), required(pattern, "i" in flags))
 
 
+_ADDRESSES: dict[str, tuple[int, int] | None] = {}  # event text -> (IP version, address as int), bounded
+_MAX_ADDRESSES = 4096
+
+
+def _address(v: str) -> tuple[int, int] | None:
+    """An event value as (version, integer) when it is an IP address (IPv4-mapped IPv6 as IPv4, a zone
+    dropped), else None; parsed once per distinct value: a rule's ``cidr`` list tests it many times."""
+    found = _ADDRESSES.get(v, False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    address: tuple[int, int] | None = None
+    if 2 <= len(v) <= 64:
+        try:
+            parsed = ipaddress.ip_address(v.removeprefix("::ffff:").partition("%")[0])
+        except ValueError:
+            pass
+        else:
+            address = (parsed.version, int(parsed))
+    if len(_ADDRESSES) >= _MAX_ADDRESSES:
+        _ADDRESSES.clear()
+    _ADDRESSES[v] = address
+    return address
+
+
 def _cidr_test(value: SigmaCIDRExpression) -> Test:
     network = value.network
+    version, first, mask = network.version, int(network.network_address), int(network.netmask)
 
     def test(v: str) -> bool:
-        if not 2 <= len(v) <= 64:
-            return False
-        try:
-            return ipaddress.ip_address(v.removeprefix("::ffff:").partition("%")[0]) in network
-        except ValueError:
-            return False
+        address = _address(v)
+        return address is not None and address[0] == version and address[1] & mask == first
 
     return Test("raw", test, None)
 

@@ -4,8 +4,14 @@ around them (case, wildcards and escapes, numbers against text, null, keywords, 
 from __future__ import annotations
 
 import base64
+import ipaddress
+import random
 
 import pytest
+from sigma.types import SigmaCIDRExpression
+
+from mimamori.detection.sigma import modifiers
+from mimamori.detection.sigma.modifiers import _cidr_test
 
 from .conftest import Matches, security  # type: ignore[import-not-found]
 
@@ -102,6 +108,37 @@ def test_cidr(matches: Matches) -> None:
     assert matches(det, security(4624, IpAddress="fe80::1%12"))
     assert not matches(det, security(4624, IpAddress="10.0.0.1"))
     assert not matches(det, security(4624, IpAddress="-"))
+
+
+def test_cidr_is_ipaddress_membership_on_random_addresses_and_networks() -> None:
+    """The integer test (parsed once per value, cached) against ``ipaddress``'s ``in``."""
+    rng = random.Random(4)
+    for _ in range(300):
+        v6 = rng.random() < 0.4
+        bits = 128 if v6 else 32
+        prefix = rng.randrange(bits + 1)
+        base = rng.getrandbits(bits)
+        network = ipaddress.ip_network((base, prefix), strict=False)
+        test = _cidr_test(SigmaCIDRExpression(str(network))).arg
+        for _ in range(5):
+            inside = int(network.network_address) + rng.randrange(network.num_addresses)
+            for number in (inside, rng.getrandbits(bits), int(network.broadcast_address) + 1):
+                if number >= 2**bits:
+                    continue
+                address = ipaddress.ip_address(number) if v6 else ipaddress.IPv4Address(number)
+                assert test(str(address)) == (address in network), (address, network)
+                other = ipaddress.IPv4Address(number % 2**32) if v6 else ipaddress.IPv6Address(number)
+                assert not test(str(other)) or other.version == network.version
+
+
+def test_cidr_cache_is_bounded_and_keeps_answering() -> None:
+    test = _cidr_test(SigmaCIDRExpression("10.0.0.0/8")).arg
+    for n in range(3 * modifiers._MAX_ADDRESSES):
+        assert test(f"10.{n % 256}.{n // 256 % 256}.1")
+        assert not test(f"11.0.{n % 256}.{n // 256 % 256}")
+    assert len(modifiers._ADDRESSES) <= modifiers._MAX_ADDRESSES
+    assert not test("not an address")
+    assert not test("")
 
 
 def test_exists(matches: Matches) -> None:
