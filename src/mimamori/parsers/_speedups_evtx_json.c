@@ -95,6 +95,42 @@ static int bx_utf16(uint32_t off, uint32_t units, int escape) { return bx_utf16_
 
 static int bx_name(uint32_t name) { return bx_utf16(name + 8, bx_u16(bx.d + name + 6), 0); }
 
+/* The JSON keys of this chunk's names ("Name":), written once and copied after: every record of a
+   chunk repeats its templates' names. Open addressing on the name's offset; a slot belongs to the
+   chunk whose generation it holds. */
+#define BX_KEY_SLOTS 1024
+typedef struct { uint32_t gen, off, at, len; } BxKey;
+static BxKey bx_keys[BX_KEY_SLOTS];
+static uint32_t bx_key_gen;
+static char *bx_key_text;
+static size_t bx_key_used, bx_key_cap;
+
+static int bx_key(uint32_t name) {
+    uint32_t h = (name * 2654435761u) >> 22;
+    for (int probe = 0; probe < 8; probe++) {
+        BxKey *k = &bx_keys[(h + (uint32_t)probe) & (BX_KEY_SLOTS - 1)];
+        if (k->gen == bx_key_gen && k->off == name) return bx_write(bx_key_text + k->at, k->len);
+        if (k->gen != bx_key_gen) { /* free: write the key, then keep a copy */
+            size_t from = bx.n_out;
+            if (BX_LIT("\"") < 0 || bx_name(name) < 0 || BX_LIT("\":") < 0) return BX_ERROR;
+            size_t len = bx.n_out - from;
+            if (bx_key_used + len > bx_key_cap) {
+                size_t cap = bx_key_cap ? bx_key_cap * 2 : 16384;
+                while (cap < bx_key_used + len) cap *= 2;
+                char *text = PyMem_Realloc(bx_key_text, cap);
+                if (text == NULL) { PyErr_NoMemory(); return BX_ERROR; }
+                bx_key_text = text; bx_key_cap = cap;
+            }
+            memcpy(bx_key_text + bx_key_used, bx.out + from, len);
+            k->gen = bx_key_gen; k->off = name; k->at = (uint32_t)bx_key_used; k->len = (uint32_t)len;
+            bx_key_used += len;
+            return 0;
+        }
+    }
+    if (BX_LIT("\"") < 0 || bx_name(name) < 0) return BX_ERROR; /* a crowded table: as is */
+    return BX_LIT("\":");
+}
+
 static int bx_uint(uint64_t v) {
     char tmp[24];
     int n = 0;
@@ -336,7 +372,7 @@ static int bx_body(int32_t e, int container) {
         if (!any && BX_LIT("\"#attributes\":{") < 0) return BX_ERROR;
         if (any && BX_LIT(",") < 0) return BX_ERROR;
         any = 1;
-        if (BX_LIT("\"") < 0 || (rc = bx_name(bx.attrs[a].name)) < 0 || BX_LIT("\":") < 0) return rc < 0 ? rc : BX_ERROR;
+        if ((rc = bx_key(bx.attrs[a].name)) < 0) return rc;
         if ((rc = bx_content_value(bx.attrs[a].vals, 0)) < 0) return rc;
     }
     if (any && BX_LIT("}") < 0) return BX_ERROR;
@@ -392,7 +428,7 @@ static int bx_body(int32_t e, int container) {
         }
         if (any && BX_LIT(",") < 0) return BX_ERROR;
         any = 1;
-        if (BX_LIT("\"") < 0 || (rc = bx_name(name)) < 0 || BX_LIT("\":") < 0) return rc < 0 ? rc : BX_ERROR;
+        if ((rc = bx_key(name)) < 0) return rc;
         int child_container = BX_BIT(bx.names_box, name) != 0;
         if ((rc = bx_element_value(c, child_container)) < 0) return rc;
     }
@@ -443,6 +479,11 @@ static PyObject *evtx_chunk(PyObject *self, PyObject *arg) {
     bx.d = d;
     bx.n_templates = 0;
     bx.too_big = 0;
+    if (++bx_key_gen == 0) { /* wrapped: no slot may look current */
+        memset(bx_keys, 0, sizeof bx_keys);
+        bx_key_gen = 1;
+    }
+    bx_key_used = 0;
     memset(bx.names_ok, 0, sizeof bx.names_ok);
     memset(bx.names_data, 0, sizeof bx.names_data);
     memset(bx.names_box, 0, sizeof bx.names_box);
