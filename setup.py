@@ -20,6 +20,7 @@ setup(
                 "src/mimamori/parsers/_speedups_hot_dns.c",
                 "src/mimamori/parsers/_speedups_evtx_binxml.c",
                 "src/mimamori/parsers/_speedups_evtx_json.c",
+                "src/mimamori/parsers/_speedups_evtx_sysmon.c",
             ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

@@ -36,6 +36,8 @@ __all__ = [
     "evtx_event_configure",
     "evtx_fields",
     "evtx_get",
+    "evtx_sysmon",
+    "evtx_sysmon_configure",
     "flatten",
     "fortigate_build",
     "fortigate_build_configure",
@@ -107,6 +109,9 @@ evtx_event: Callable[[RawRecord], Event | None] | None = None
 # One 64 KiB EVTX chunk to [(record id, JSON document)], None for a chunk left to the Rust decoder
 # (``_speedups_evtx_binxml.c``; used by ``ingest.readers.evtx``).
 evtx_chunk: Callable[[bytes], list[tuple[int, bytes]] | None] | None = None
+# parsers.evtx.ecs._sysmon in C (``_speedups_evtx_sysmon.c``) and its configuration.
+evtx_sysmon: Callable[[Fields, dict[str, Any], int], None] | None = None
+evtx_sysmon_configure: Callable[..., None] | None = None
 evtx_event_configure: Callable[[Callable[..., str]], None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
@@ -176,6 +181,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_dns_anomaly = _speedups.hot_dns_anomaly
         hot_risky_download = _speedups.hot_risky_download
         evtx_chunk = _speedups.evtx_chunk
+        evtx_sysmon = _speedups.evtx_sysmon
+        evtx_sysmon_configure = _speedups.evtx_sysmon_configure
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get
         evtx_copy = _speedups.evtx_copy

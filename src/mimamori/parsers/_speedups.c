@@ -4353,6 +4353,7 @@ configure(PyObject *self, PyObject *func)
 #include "_speedups_hot_dns.c"    /* ... of the DNS behaviours (dns_anomaly, risky_download) */
 #include "_speedups_evtx_binxml.c" /* evtx_chunk: EVTX chunks' BinXML to trees ... */
 #include "_speedups_evtx_json.c"   /* ... and the trees to the reader's JSON documents */
+#include "_speedups_evtx_sysmon.c" /* evtx_sysmon: ecs._sysmon */
 
 static PyMethodDef methods[] = {
     {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
@@ -4409,6 +4410,9 @@ static PyMethodDef methods[] = {
     {"fortigate_event", (PyCFunction)fortigate_event, METH_O, "fortigate.parse in C (None: take the Python path)."},
     {"evtx_event_configure", (PyCFunction)evtx_event_configure, METH_O, "Set evtx_event()'s enrich function."},
     {"evtx_event", (PyCFunction)evtx_event, METH_O, "evtx.parse in C for the common records (None: the Python path)."},
+    {"evtx_sysmon", (PyCFunction)(void (*)(void))evtx_sysmon, METH_FASTCALL, "parsers.evtx.ecs._sysmon in C."},
+    {"evtx_sysmon_configure", (PyCFunction)(void (*)(void))evtx_sysmon_configure, METH_FASTCALL,
+     "Set evtx_sysmon()'s tables and callbacks."},
     {"evtx_chunk", (PyCFunction)evtx_chunk, METH_O,
      "One 64 KiB EVTX chunk to [(record id, JSON document)], or None for the Rust decoder."},
     {"fortigate_build_configure", (PyCFunction)(void (*)(void))fortigate_build_configure, METH_FASTCALL,

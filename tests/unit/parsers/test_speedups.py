@@ -65,20 +65,32 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (channels, "copy", values._copy),
     (ecs, "get", values._get),
     (channels, "get", values._get),
+    (ecs._HANDLERS, "windows.sysmon", ecs._sysmon),  # a dict entry: set by item
 ]
 
 
 @contextmanager
 def pure() -> Iterator[None]:
     """Run the parsers on their pure-Python paths for the duration."""
-    saved = [(module, name, getattr(module, name)) for module, name, _ in SWITCHES]
+    saved = [(module, name, _get(module, name)) for module, name, _ in SWITCHES]
     try:
         for module, name, value in SWITCHES:
-            setattr(module, name, value)
+            _put(module, name, value)
         yield
     finally:
         for module, name, value in saved:
-            setattr(module, name, value)
+            _put(module, name, value)
+
+
+def _get(where: Any, name: str) -> Any:
+    return where[name] if isinstance(where, dict) else getattr(where, name)
+
+
+def _put(where: Any, name: str, value: Any) -> None:
+    if isinstance(where, dict):
+        where[name] = value
+    else:
+        setattr(where, name, value)
 
 
 def outcome(call: Callable[[], Any]) -> Any:

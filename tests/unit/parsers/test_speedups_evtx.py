@@ -352,3 +352,42 @@ def test_no_memory_is_kept_per_record() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024, grown
+
+
+# Values that exercise every branch of ecs._sysmon: placeholders, numbers Python's int() reads but the
+# C fast path leaves to it, ports above 65535, paths with either separator, accounts, hashes.
+_SYSMON_VALUES: list[Any] = [
+    "", "-", "Unknown", "N/A", "x", "C:\\Windows\\System32\\cmd.exe", "C:/tools/a.exe", "\\", "a\\", "\\b",
+    "DOM\\user", "user", "12", "007", "0x1F", "0X1f", "0x", " 12", "1_000", "+5", "-1", "\u0663", "65535",
+    "65536", "9" * 18, "9" * 19, "0x" + "f" * 15, "0x" + "f" * 16, "SHA1=AB,MD5=CD,SHA256=EF,IMPHASH=01",
+    " sha256 = Ab ", "MD5=", "=x", ",,", "SHA1=a=b", "sha1=x", "\x1fMD5\x0b=AB\x1c", "MD5=AB,MD5=CD",
+    "IMPHASH= ", "MD5=\u00c4B", "10.0.0.1", "::ffff:10.0.0.1", "fe80::1%3", "Host.Example.", "TCP", "true", "False",
+    "a;b;::1;", 5, None, True, ["x"], "ünïcode\\päth", "\ud800",
+]  # fmt: skip
+_SYSMON_KEYS = [
+    "Image", "SourceImage", "ParentImage", "User", "SourceUser", "ImageLoaded", "TargetFilename",
+    "OriginalFileName", "Hashes", "Hash", "Details", "CommandLine", "ProcessGuid", "TargetObject",
+    "ProcessId", "SourceProcessId", "ParentProcessId", "SourcePort", "DestinationPort", "SourceIp",
+    "DestinationIp", "SourceHostname", "DestinationHostname", "Protocol", "Initiated", "QueryName",
+    "QueryResults", "RuleName", "PipeName",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(_native.evtx_sysmon is None, reason="C speedups not built")
+def test_sysmon_enrichment_in_c_is_the_python_one_on_random_records() -> None:
+    from mimamori.parsers.evtx import ecs
+
+    assert _native.evtx_sysmon is not None
+    rng = random.Random(11)
+    for _ in range(5000):
+        data = {key: rng.choice(_SYSMON_VALUES) for key in rng.sample(_SYSMON_KEYS, rng.randrange(12))}
+        event_id = rng.choice([1, 3, 5, 7, 10, 11, 12, 13, 14, 15, 22, 23, 255, -1, 2**70])
+        start = {"winlog.event_id": event_id}
+        if rng.random() < 0.5:
+            start["registry.path"] = rng.choice(["HKLM\\Software\\Run\\x", "nokey", 7])
+        expected: dict[str, Any] = dict(start)
+        native: dict[str, Any] = dict(start)
+        ecs._sysmon(expected, dict(data), event_id)
+        _native.evtx_sysmon(native, dict(data), event_id)
+        assert {k: typed(v) for k, v in native.items()} == {k: typed(v) for k, v in expected.items()}, data
+        assert list(native) == list(expected)  # the same order too

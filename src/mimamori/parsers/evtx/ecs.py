@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 
 from mimamori.domain.models import Fields, Scalar
-from mimamori.parsers.evtx import channels
+from mimamori.parsers import _native
+from mimamori.parsers.evtx import channels, values
 from mimamori.parsers.evtx.values import (
     Data,
     account,
@@ -184,20 +185,7 @@ def _sysmon(fields: Fields, data: Data, event_id: int) -> None:
         fields["file.pe.original_file_name" if loaded else "process.pe.original_file_name"] = original
     hashes(fields, "process" if event_id == 1 else "file", get(data, "Hashes") or get(data, "Hash"))
     if event_id == 3:
-        for key, name in (("SourceIp", "source.ip"), ("DestinationIp", "destination.ip")):
-            address = ip(get(data, key))
-            if address is not None:
-                fields[name] = address
-        for key, name in (("SourceHostname", "source.domain"), ("DestinationHostname", "destination.domain")):
-            value = get(data, key)
-            if value is not None:
-                fields[name] = value.rstrip(".").lower()
-        protocol = get(data, "Protocol")
-        if protocol is not None:
-            fields["network.transport"] = protocol.lower()
-        initiated = get(data, "Initiated")
-        if initiated is not None:
-            fields["network.direction"] = "egress" if initiated.lower() == "true" else "ingress"
+        _network(fields, data)
     elif event_id == 22:
         _dns(fields, data)
     elif event_id in (12, 13, 14):
@@ -207,6 +195,24 @@ def _sysmon(fields: Fields, data: Data, event_id: int) -> None:
         details = get(data, "Details")
         if details is not None:
             fields["registry.data.strings"] = [details]
+
+
+def _network(fields: Fields, data: Data) -> None:
+    """Sysmon 3 (network connection): addresses, host names, transport and direction."""
+    for key, name in (("SourceIp", "source.ip"), ("DestinationIp", "destination.ip")):
+        address = ip(get(data, key))
+        if address is not None:
+            fields[name] = address
+    for key, name in (("SourceHostname", "source.domain"), ("DestinationHostname", "destination.domain")):
+        value = get(data, key)
+        if value is not None:
+            fields[name] = value.rstrip(".").lower()
+    protocol = get(data, "Protocol")
+    if protocol is not None:
+        fields["network.transport"] = protocol.lower()
+    initiated = get(data, "Initiated")
+    if initiated is not None:
+        fields["network.direction"] = "egress" if initiated.lower() == "true" else "ingress"
 
 
 def _dns(fields: Fields, data: Data) -> None:
@@ -222,9 +228,18 @@ def _dns(fields: Fields, data: Data) -> None:
             fields["dns.resolved_ip"] = addresses
 
 
+# With the C speedups, ``_sysmon`` runs in C (``_speedups_evtx_sysmon.c``, from the tables above; it
+# calls back for number()'s odd cases, a non-ASCII hashes() text, _network and _dns). ``_sysmon``
+# stays the reference.
+if _native.evtx_sysmon_configure is not None:
+    _native.evtx_sysmon_configure(
+        _SYSMON, _SYSMON_STR, _SYSMON_INT, number, hashes, _network, _dns, values._HASH_FIELDS
+    )
+_sysmon_handler = _native.evtx_sysmon or _sysmon
+
 _HANDLERS = {
     "windows.security": _security,
-    "windows.sysmon": _sysmon,
+    "windows.sysmon": _sysmon_handler,
     "windows.powershell": channels.powershell,
     "windows.defender": channels.defender,
     "windows.system": channels.system,
