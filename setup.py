@@ -21,6 +21,7 @@ setup(
                 "src/mimamori/parsers/_speedups_evtx_binxml.c",
                 "src/mimamori/parsers/_speedups_evtx_json.c",
                 "src/mimamori/parsers/_speedups_evtx_sysmon.c",
+                "src/mimamori/parsers/_speedups_evtx_security.c",
             ],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,

@@ -36,6 +36,8 @@ __all__ = [
     "evtx_event_configure",
     "evtx_fields",
     "evtx_get",
+    "evtx_security",
+    "evtx_security_configure",
     "evtx_sysmon",
     "evtx_sysmon_configure",
     "flatten",
@@ -112,6 +114,9 @@ evtx_chunk: Callable[[bytes], list[tuple[int, bytes]] | None] | None = None
 # parsers.evtx.ecs._sysmon in C (``_speedups_evtx_sysmon.c``) and its configuration.
 evtx_sysmon: Callable[[Fields, dict[str, Any], int], None] | None = None
 evtx_sysmon_configure: Callable[..., None] | None = None
+# ... and ecs._security (``_speedups_evtx_security.c``).
+evtx_security: Callable[[Fields, dict[str, Any], int], None] | None = None
+evtx_security_configure: Callable[..., None] | None = None
 evtx_event_configure: Callable[[Callable[..., str]], None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
@@ -182,6 +187,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_risky_download = _speedups.hot_risky_download
         evtx_chunk = _speedups.evtx_chunk
         evtx_sysmon = _speedups.evtx_sysmon
+        evtx_security = _speedups.evtx_security
+        evtx_security_configure = _speedups.evtx_security_configure
         evtx_sysmon_configure = _speedups.evtx_sysmon_configure
         evtx_fields = _speedups.evtx_fields
         evtx_get = _speedups.evtx_get

@@ -4354,6 +4354,7 @@ configure(PyObject *self, PyObject *func)
 #include "_speedups_evtx_binxml.c" /* evtx_chunk: EVTX chunks' BinXML to trees ... */
 #include "_speedups_evtx_json.c"   /* ... and the trees to the reader's JSON documents */
 #include "_speedups_evtx_sysmon.c" /* evtx_sysmon: ecs._sysmon */
+#include "_speedups_evtx_security.c" /* evtx_security: ecs._security */
 
 static PyMethodDef methods[] = {
     {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
@@ -4411,6 +4412,9 @@ static PyMethodDef methods[] = {
     {"evtx_event_configure", (PyCFunction)evtx_event_configure, METH_O, "Set evtx_event()'s enrich function."},
     {"evtx_event", (PyCFunction)evtx_event, METH_O, "evtx.parse in C for the common records (None: the Python path)."},
     {"evtx_sysmon", (PyCFunction)(void (*)(void))evtx_sysmon, METH_FASTCALL, "parsers.evtx.ecs._sysmon in C."},
+    {"evtx_security", (PyCFunction)(void (*)(void))evtx_security, METH_FASTCALL, "parsers.evtx.ecs._security in C."},
+    {"evtx_security_configure", (PyCFunction)(void (*)(void))evtx_security_configure, METH_FASTCALL,
+     "Set evtx_security()'s tables and callbacks."},
     {"evtx_sysmon_configure", (PyCFunction)(void (*)(void))evtx_sysmon_configure, METH_FASTCALL,
      "Set evtx_sysmon()'s tables and callbacks."},
     {"evtx_chunk", (PyCFunction)evtx_chunk, METH_O,

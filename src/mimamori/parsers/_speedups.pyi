@@ -155,6 +155,20 @@ def evtx_event_configure(enrich: Callable[[Fields, Any], str], /) -> None: ...
 def evtx_event(record: RawRecord, /) -> Event | None: ...
 def evtx_chunk(chunk: bytes, /) -> list[tuple[int, bytes]] | None: ...
 def evtx_sysmon(fields: Fields, data: dict[str, Any], event_id: int, /) -> None: ...
+def evtx_security(fields: Fields, data: dict[str, Any], event_id: int, /) -> None: ...
+def evtx_security_configure(
+    categories: dict[int, tuple[str, str, str]],
+    strs: dict[str, str],
+    target_user_events: frozenset[int],
+    group_events: frozenset[int],
+    failed_events: frozenset[int],
+    status_events: frozenset[int],
+    logon_types: dict[str, str],
+    ip: Callable[[str | None], str | None],
+    keywords: Callable[[object], int | None],
+    cleared_by: Callable[[Fields], None],
+    /,
+) -> None: ...
 def evtx_sysmon_configure(
     categories: dict[int, tuple[str, str, str]],
     strs: dict[str, str],

@@ -66,6 +66,7 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (ecs, "get", values._get),
     (channels, "get", values._get),
     (ecs._HANDLERS, "windows.sysmon", ecs._sysmon),  # a dict entry: set by item
+    (ecs._HANDLERS, "windows.security", ecs._security),
 ]
 
 

@@ -391,3 +391,54 @@ def test_sysmon_enrichment_in_c_is_the_python_one_on_random_records() -> None:
         _native.evtx_sysmon(native, dict(data), event_id)
         assert {k: typed(v) for k, v in native.items()} == {k: typed(v) for k, v in expected.items()}, data
         assert list(native) == list(expected)  # the same order too
+
+
+_SECURITY_KEYS = [
+    "SubjectUserName", "SubjectDomainName", "SubjectUserSid", "TargetUserName", "TargetDomainName",
+    "TargetUserSid", "TargetSid", "MemberName", "MemberSid", "NewProcessName", "NewProcessId", "ProcessId",
+    "ParentProcessName", "ProcessName", "ServiceFileName", "IpAddress", "IpPort", "LogonType", "Status",
+    "ResultCode", "CommandLine", "ServiceName", "WorkstationName", "Workstation", "TargetLogonId",
+]  # fmt: skip
+_SECURITY_VALUES: list[Any] = [
+    *_SYSMON_VALUES,
+    "0x0",
+    "0xc000006d",
+    "0x3e7",
+    "3",
+    "10",
+    "99",
+    "S-1-5-18",
+    "WORKGROUP",
+    "-",
+    "0",
+    "00",
+]
+_KEYWORDS: list[Any] = [
+    None, 5, "", "0x8020000000000000", "0x8010000000000000", "0x0", "0x", "0X8010000000000000",
+    "0x8010_000000000000", "0x80100000000000000", "0x801g", "0x8010000000000000 ", "0x\u0663",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(_native.evtx_security is None, reason="C speedups not built")
+def test_security_enrichment_in_c_is_the_python_one_on_random_records() -> None:
+    from mimamori.parsers.evtx import ecs
+
+    assert _native.evtx_security is not None
+    rng = random.Random(12)
+    ids = [4624, 4625, 4634, 4648, 4672, 4688, 4689, 4697, 4720, 4728, 4732, 4768, 4769, 4771, 4776, 1102,
+           4727, 4756, 5145, 0, -3, 2**70]  # fmt: skip
+    for _ in range(6000):
+        data = {key: rng.choice(_SECURITY_VALUES) for key in rng.sample(_SECURITY_KEYS, rng.randrange(14))}
+        event_id = rng.choice(ids)
+        start: dict[str, Any] = {"winlog.event_id": event_id}
+        keywords = rng.choice(_KEYWORDS)
+        if keywords is not None:
+            start["winlog.keywords"] = keywords
+        if rng.random() < 0.3:
+            start["winlog.user_data.SubjectUserName"] = rng.choice(["admin", "", 3])
+        expected: dict[str, Any] = dict(start)
+        native: dict[str, Any] = dict(start)
+        ecs._security(expected, dict(data), event_id)
+        _native.evtx_security(native, dict(data), event_id)
+        assert {k: typed(v) for k, v in native.items()} == {k: typed(v) for k, v in expected.items()}, data
+        assert list(native) == list(expected)

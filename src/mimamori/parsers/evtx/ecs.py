@@ -236,9 +236,17 @@ if _native.evtx_sysmon_configure is not None:
         _SYSMON, _SYSMON_STR, _SYSMON_INT, number, hashes, _network, _dns, values._HASH_FIELDS
     )
 _sysmon_handler = _native.evtx_sysmon or _sysmon
+# ... and ``_security`` (``_speedups_evtx_security.c``; calls back for cleared_by(), ip(), number()'s and
+# keywords()' odd cases).
+if _native.evtx_security_configure is not None:
+    _native.evtx_security_configure(
+        _SECURITY, _SECURITY_STR, _LOGON_USER_IS_TARGET, _GROUP_EVENTS, _FAILED, _STATUS_EVENTS,
+        _LOGON_TYPES, ip, keywords, cleared_by,
+    )  # fmt: skip
+_security_handler = _native.evtx_security or _security
 
 _HANDLERS = {
-    "windows.security": _security,
+    "windows.security": _security_handler,
     "windows.sysmon": _sysmon_handler,
     "windows.powershell": channels.powershell,
     "windows.defender": channels.defender,
