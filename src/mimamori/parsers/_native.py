@@ -32,6 +32,8 @@ __all__ = [
     "evtx_chunk",
     "evtx_configure",
     "evtx_copy",
+    "evtx_enrich",
+    "evtx_enrich_configure",
     "evtx_event",
     "evtx_event_configure",
     "evtx_fields",
@@ -117,6 +119,9 @@ evtx_sysmon_configure: Callable[..., None] | None = None
 # ... and ecs._security (``_speedups_evtx_security.c``).
 evtx_security: Callable[[Fields, dict[str, Any], int], None] | None = None
 evtx_security_configure: Callable[..., None] | None = None
+# ... and ecs.enrich's dispatch around the handlers.
+evtx_enrich: Callable[[Fields, Any], str] | None = None
+evtx_enrich_configure: Callable[..., None] | None = None
 evtx_event_configure: Callable[[Callable[..., str]], None] | None = None
 _EVENT_SLOTS = ("timestamp", "tenant_id", "dataset", "fields", "sensor_id", "raw")
 # Not a parser step: the common path of ``detection.indicators.matcher.IndicatorDetector.detect`` over
@@ -188,6 +193,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         evtx_chunk = _speedups.evtx_chunk
         evtx_sysmon = _speedups.evtx_sysmon
         evtx_security = _speedups.evtx_security
+        evtx_enrich = _speedups.evtx_enrich
+        evtx_enrich_configure = _speedups.evtx_enrich_configure
         evtx_security_configure = _speedups.evtx_security_configure
         evtx_sysmon_configure = _speedups.evtx_sysmon_configure
         evtx_fields = _speedups.evtx_fields

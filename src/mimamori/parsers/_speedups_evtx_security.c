@@ -247,3 +247,73 @@ static PyObject *evtx_security_configure(PyObject *self, PyObject *const *args, 
     for (int k = 0; k < 10; k++) Py_XSETREF(*slots[k], Py_NewRef(args[k]));
     Py_RETURN_NONE;
 }
+
+/* -- evtx_enrich(fields, data): ecs.enrich, the dispatch around the handlers -- */
+
+static PyObject *en_known, *en_remember, *en_constant, *en_handlers, *en_channel, *en_provider, *en_event_id;
+
+static PyObject *evtx_enrich(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyDict_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_enrich(fields: dict, data)");
+        return NULL;
+    }
+    if (en_known == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "evtx_enrich(): not configured");
+        return NULL;
+    }
+    PyObject *fields = args[0];
+    PyObject *channel = PyDict_GetItemWithError(fields, en_channel);
+    if (channel == NULL && PyErr_Occurred()) return NULL;
+    PyObject *provider = PyDict_GetItemWithError(fields, en_provider);
+    if (provider == NULL && PyErr_Occurred()) return NULL;
+    PyObject *key = PyTuple_Pack(2, channel != NULL && PyUnicode_CheckExact(channel) ? channel : Py_None,
+                                 provider != NULL && PyUnicode_CheckExact(provider) ? provider : Py_None);
+    if (key == NULL) return NULL;
+    PyObject *dataset = PyDict_GetItemWithError(en_known, key);
+    if (dataset != NULL) {
+        Py_INCREF(dataset);
+    } else if (!PyErr_Occurred()) {
+        dataset = PyObject_CallOneArg(en_remember, key); /* ecs._remember: computes and caches */
+    }
+    Py_DECREF(key);
+    if (dataset == NULL) return NULL;
+    if (PyDict_Update(fields, en_constant) < 0) goto fail;
+    PyObject *handler = PyDict_GetItemWithError(en_handlers, dataset);
+    if (handler == NULL && PyErr_Occurred()) goto fail;
+    PyObject *event_id = PyDict_GetItemWithError(fields, en_event_id);
+    if (event_id == NULL) {
+        if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, en_event_id);
+        goto fail;
+    }
+    if (handler != NULL && PyLong_CheckExact(event_id)) {
+        Py_INCREF(handler);
+        Py_INCREF(event_id);
+        PyObject *call[3] = {fields, args[1], event_id};
+        PyObject *done = PyObject_Vectorcall(handler, call, 3, NULL);
+        Py_DECREF(event_id);
+        Py_DECREF(handler);
+        if (done == NULL) goto fail;
+        Py_DECREF(done);
+    }
+    return dataset;
+fail:
+    Py_DECREF(dataset);
+    return NULL;
+}
+
+/* evtx_enrich_configure(known: dict, remember, constant: dict, handlers: dict) */
+static PyObject *evtx_enrich_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyCallable_Check(args[1]) || !PyDict_CheckExact(args[2]) ||
+        !PyDict_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "evtx_enrich_configure(known: dict, remember, constant, handlers: dict)");
+        return NULL;
+    }
+    if (en_channel == NULL &&
+        ((en_channel = PyUnicode_InternFromString("winlog.channel")) == NULL ||
+         (en_provider = PyUnicode_InternFromString("winlog.provider_name")) == NULL ||
+         (en_event_id = PyUnicode_InternFromString("winlog.event_id")) == NULL))
+        return NULL;
+    PyObject **slots[4] = {&en_known, &en_remember, &en_constant, &en_handlers};
+    for (int k = 0; k < 4; k++) Py_XSETREF(*slots[k], Py_NewRef(args[k]));
+    Py_RETURN_NONE;
+}

@@ -67,6 +67,7 @@ SWITCHES: list[tuple[Any, str, Any]] = [
     (channels, "get", values._get),
     (ecs._HANDLERS, "windows.sysmon", ecs._sysmon),  # a dict entry: set by item
     (ecs._HANDLERS, "windows.security", ecs._security),
+    (ecs, "enrich", ecs._enrich),
 ]
 
 

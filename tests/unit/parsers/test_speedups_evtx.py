@@ -442,3 +442,37 @@ def test_security_enrichment_in_c_is_the_python_one_on_random_records() -> None:
         _native.evtx_security(native, dict(data), event_id)
         assert {k: typed(v) for k, v in native.items()} == {k: typed(v) for k, v in expected.items()}, data
         assert list(native) == list(expected)
+
+
+@pytest.mark.skipif(_native.evtx_enrich is None, reason="C speedups not built")
+def test_enrich_dispatch_in_c_is_the_python_one() -> None:
+    from mimamori.parsers.evtx import ecs
+
+    assert _native.evtx_enrich is not None
+    rng = random.Random(13)
+    channels = [None, 5, "Security", "security", "Microsoft-Windows-Sysmon/Operational", "System", "Weird/Chan",
+                "x" * 300, "", "Microsoft-Windows-PowerShell/Operational"]  # fmt: skip
+    providers = [None, 7, "Microsoft-Windows-Sysmon", "Some-Provider", ""]
+    for _ in range(3000):
+        fields: dict[str, Any] = {}
+        channel, provider = rng.choice(channels), rng.choice(providers)
+        if channel is not None:
+            fields["winlog.channel"] = channel
+        if provider is not None:
+            fields["winlog.provider_name"] = provider
+        if rng.random() < 0.95:
+            fields["winlog.event_id"] = rng.choice([1, 3, 4624, 4688, 4104, 7045, "1", True, 2**70])
+        data = {"Image": "C:\\a.exe", "TargetUserName": "bob", "ScriptBlockText": "x"}
+        expected, native = dict(fields), dict(fields)
+        outcome_py = outcome(lambda: ecs._enrich(expected, dict(data)))  # noqa: B023 - called at once
+        outcome_c = outcome(lambda: _native.evtx_enrich(native, dict(data)))  # noqa: B023
+        assert outcome_c == outcome_py
+        assert {k: typed(v) for k, v in native.items()} == {k: typed(v) for k, v in expected.items()}
+        assert list(native) == list(expected)
+
+
+def outcome(call: Any) -> Any:
+    try:
+        return call()
+    except KeyError as exc:
+        return ("KeyError", str(exc))
