@@ -4,7 +4,8 @@
         --evtx ../shared/data/evtx-attack-samples [--events 40000] [--naive-events 1500]
 
 Loads and compiles the rules (timed, printed, excluded from the rates), then passes over the EVTX files
-with the product's reader (``mimamori.ingest.readers.evtx.read``: the Rust decoder) and parser
+with the product's reader (``mimamori.ingest.readers.evtx.read``: the C chunk decoder, the Rust ``evtx``
+package for any chunk it leaves) and parser
 (``mimamori.parsers.evtx.parse``), matching every event against the whole ruleset, until at least
 ``--events`` events: the ``pipeline`` rate. Then, on the parsed events kept from the first pass: the
 decode+parse rate alone (the floor), the match-only rate (indexed), the Sysmon process-creation events

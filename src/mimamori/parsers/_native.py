@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +59,8 @@ __all__ = [
     "hot_risky_download",
     "hot_scan",
     "kv_split",
+    "literal_scan",
+    "literal_set",
     "object_fields",
     "rename_into",
     "rename_values",
@@ -142,6 +144,11 @@ hot_scan: Callable[[Any, Any], Any] | None = None
 hot_beacon: Callable[[Any, Any], Any] | None = None
 hot_dns_anomaly: Callable[[Any, Any], Any] | None = None
 hot_risky_download: Callable[[Any, Any], Any] | None = None
+# Not a parser step either: the Sigma prefilter's search of all an event's values for a set of texts
+# (``detection.sigma.prefilter``; ``_speedups_literals.c``): an automaton of the lower-cased texts, or
+# None when the set is not for it, and the indexes of the texts found (None: search the Python way).
+literal_set: Callable[[list[bytes]], object | None] | None = None
+literal_scan: Callable[[object, Mapping[str, Any]], list[int] | None] | None = None
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +197,8 @@ if os.environ.get("MIMAMORI_PURE") != "1":
         hot_beacon = _speedups.hot_beacon
         hot_dns_anomaly = _speedups.hot_dns_anomaly
         hot_risky_download = _speedups.hot_risky_download
+        literal_set = _speedups.literal_set
+        literal_scan = _speedups.literal_scan
         evtx_chunk = _speedups.evtx_chunk
         evtx_sysmon = _speedups.evtx_sysmon
         evtx_security = _speedups.evtx_security

@@ -4355,6 +4355,7 @@ configure(PyObject *self, PyObject *func)
 #include "_speedups_evtx_json.c"   /* ... and the trees to the reader's JSON documents */
 #include "_speedups_evtx_sysmon.c" /* evtx_sysmon: ecs._sysmon */
 #include "_speedups_evtx_security.c" /* evtx_security: ecs._security */
+#include "_speedups_literals.c"      /* literal_set, literal_scan: the Sigma prefilter's keyword search */
 
 static PyMethodDef methods[] = {
     {"behaviour_views", (PyCFunction)(void (*)(void))behaviour_views, METH_FASTCALL,
@@ -4425,6 +4426,10 @@ static PyMethodDef methods[] = {
     {"fortigate_build_configure", (PyCFunction)(void (*)(void))fortigate_build_configure, METH_FASTCALL,
      "Set fortigate_build()'s tables and Python helpers."},
     {"fortigate_build", (PyCFunction)(void (*)(void))fortigate_build, METH_FASTCALL, "fortigate._build in C."},
+    {"literal_set", (PyCFunction)literal_set, METH_O,
+     "An automaton of lower-cased texts (bytes) for literal_scan, or None."},
+    {"literal_scan", (PyCFunction)(void (*)(void))literal_scan, METH_FASTCALL,
+     "The indexes of the texts found in a dict's values, lower-cased (None: search otherwise)."},
     {"configure", (PyCFunction)configure, METH_O, "Set the json_text fallback of flatten()."},
     {NULL, NULL, 0, NULL},
 };

@@ -1,6 +1,6 @@
 """Type stub of the optional C extension ``_speedups.c``; see ``_native`` for how it is selected."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -188,3 +188,5 @@ def evtx_sysmon_configure(
     hash_fields: dict[str, dict[str, str]],
     /,
 ) -> None: ...
+def literal_set(texts: list[bytes], /) -> object | None: ...
+def literal_scan(automaton: object, fields: Mapping[str, Any], /) -> list[int] | None: ...

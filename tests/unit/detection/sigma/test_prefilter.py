@@ -21,9 +21,11 @@ from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
 from mimamori.detection.sigma import CompiledRuleset, compile_ruleset
+from mimamori.detection.sigma import prefilter as prefilter_module
 from mimamori.detection.sigma.prefilter import Prefilter
 from mimamori.detection.sigma.view import EventView
 from mimamori.domain.models import FieldValue
+from mimamori.parsers import _native
 
 from .conftest import compile_yaml, make_rule, sysmon  # type: ignore[import-not-found]
 
@@ -150,3 +152,49 @@ def test_real_rules_on_mutated_real_events(data: st.DataObject) -> None:
     bucket = ruleset._bucket(("microsoft-windows-sysmon/operational", 1))
     candidates = {r.id for r in bucket.candidates(EventView(fields))}
     assert set(naive) <= candidates
+
+
+KEYWORDS = SHARED / "sigma" / "rules" / "windows" / "builtin" / "win_alert_mimikatz_keywords.yml"
+
+
+@cache
+def _with_keywords() -> tuple[CompiledRuleset, Prefilter, Prefilter]:
+    """The process-creation rules and ``Mimikatz Use``; their Sysmon 1 bucket as built (with the C
+    keyword scan) and again without it (RE2 over ``EventView.json``)."""
+    paths = sorted(p for p in RULES.glob("*.yml") if any(n in p.name for n in ("cmd", "susp_")))[:150]
+    compiled = compile_ruleset(load_rules_from([*paths, KEYWORDS]))
+    bucket = compiled._bucket(("microsoft-windows-sysmon/operational", 1))
+    saved = prefilter_module._literal_set
+    prefilter_module._literal_set = None
+    try:
+        json_search = Prefilter(bucket.rules)
+    finally:
+        prefilter_module._literal_set = saved
+    return compiled, bucket, json_search
+
+
+@pytest.mark.skipif(_native.literal_set is None, reason="C speedups not built")
+@pytest.mark.skipif(not (RULES.is_dir() and KEYWORDS.is_file()), reason=f"no Sigma rules under {SHARED}")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_c_keyword_scan_gives_the_candidates_of_the_json_search(data: st.DataObject) -> None:
+    """A bucket with keyword texts (``Mimikatz Use``) searches all values with ``_native.literal_scan``;
+    the same bucket built without it must give the same candidates, and both must hold every rule the
+    naive evaluation matches."""
+    compiled, bucket, json_search = _with_keywords()
+    assert bucket._scan is not None  # the C search is the one under test
+    assert json_search._scan is None
+    _, events, literals = _real()
+    keywords = ["sekurlsa::", "Kerberos::PTT", "mimidrv.sys", "GENTILKIWI.COM", "misc::"]
+    fields = dict(data.draw(st.sampled_from(events)))
+    for _ in range(data.draw(st.integers(0, 4))):
+        key = data.draw(st.sampled_from([*(f"winlog.event_data.{f}" for f in _FIELDS), "winlog.user.name"]))
+        text = data.draw(st.one_of(st.sampled_from(keywords), st.sampled_from(literals)))
+        value = fields.get(key)
+        current = value if isinstance(value, str) else ""
+        fields[key] = data.draw(
+            st.sampled_from([current + text.upper(), text + current, [current, text], 4624, True])
+        )
+    c_candidates = [r.id for r in bucket.candidates(EventView(fields))]
+    assert c_candidates == [r.id for r in json_search.candidates(EventView(fields))]
+    assert {m.rule.id for m in compiled.match_naive(fields)} <= set(c_candidates)
