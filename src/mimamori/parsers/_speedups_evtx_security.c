@@ -75,17 +75,7 @@ static PyObject *se_g(PyObject *data, int key, int *err) { return sy_get(data, s
 
 static int se_body(PyObject *fields, PyObject *data, PyObject *event_id, long id) {
     int err = 0, rc;
-    PyObject *entry = PyDict_GetItemWithError(se_categories, event_id); /* values.category */
-    if (entry == NULL && PyErr_Occurred()) return -1;
-    if (entry != NULL) {
-        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3) {
-            PyErr_SetString(PyExc_TypeError, "evtx_security: a category entry is not a 3-tuple");
-            return -1;
-        }
-        if (sy_list1(fields, F_CATEGORY, PyTuple_GET_ITEM(entry, 0)) < 0 ||
-            sy_list1(fields, F_TYPE, PyTuple_GET_ITEM(entry, 1)) < 0 ||
-            sy_set(fields, F_ACTION, PyTuple_GET_ITEM(entry, 2)) < 0) return -1;
-    }
+    if (sy_category(fields, se_categories, event_id, "evtx_security") < 0) return -1;
     if (id == 1102) {
         PyObject *done = PyObject_CallOneArg(se_cleared_by, fields);
         if (done == NULL) return -1;
