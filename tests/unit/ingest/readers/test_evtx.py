@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import orjson
 import pytest
+from tests.unit.ingest.readers.evtx_samples import CHUNK, FIRST_CHUNK, MULTI_CHUNK
+from tests.unit.ingest.readers.evtx_samples import samples as _samples
 
 from mimamori.errors import IngestError
 from mimamori.ingest.readers import evtx
-
-# The same location as tests/unit/parsers/conftest.py's SHARED_DATA (a sibling package, not importable here).
-SHARED_DATA = Path(
-    os.environ.get("MIMAMORI_SHARED_DATA", Path(__file__).resolve().parents[4].parent / "shared" / "data")
-)
-SAMPLES = SHARED_DATA / "evtx-attack-samples"
-# A file with 16 chunks (1,537 records): damage in its second chunk must not cost the other 15.
-MULTI_CHUNK = SAMPLES / "Command and Control" / "bits_openvpn.evtx"
-CHUNK = 0x10000
-FIRST_CHUNK = 0x1000
-
-
-def _samples() -> list[Path]:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"sample data absent: {SAMPLES}")
-    return sorted(SAMPLES.rglob("*.evtx"))
 
 
 def _read_all(path: Path, **kwargs: int) -> tuple[list[tuple[int, bytes]], evtx.ReadStats]:

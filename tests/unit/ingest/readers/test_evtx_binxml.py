@@ -8,7 +8,6 @@ same with and without the C decoder, also for a file whose damaged chunk goes to
 from __future__ import annotations
 
 import io
-import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,26 +15,16 @@ from typing import Any
 
 import pytest
 from evtx import PyEvtxParser
+from tests.unit.ingest.readers.evtx_samples import CHUNK, FIRST_CHUNK, MULTI_CHUNK
+from tests.unit.ingest.readers.evtx_samples import samples as _samples
 
 from mimamori.ingest.readers import evtx
 from mimamori.parsers import _native
 
-SHARED_DATA = Path(
-    os.environ.get("MIMAMORI_SHARED_DATA", Path(__file__).resolve().parents[4].parent / "shared" / "data")
-)
-SAMPLES = SHARED_DATA / "evtx-attack-samples"
-MULTI_CHUNK = SAMPLES / "Command and Control" / "bits_openvpn.evtx"
-HEADER = 0x1000
-CHUNK = 0x10000
+HEADER = FIRST_CHUNK
 
 chunk_c = _native.evtx_chunk
 pytestmark = pytest.mark.skipif(chunk_c is None, reason="C speedups not built (or MIMAMORI_PURE=1)")
-
-
-def _samples() -> list[Path]:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"sample data absent: {SAMPLES}")
-    return sorted(SAMPLES.rglob("*.evtx"))
 
 
 def _chunks(data: bytes) -> Iterator[bytes]:
