@@ -7,7 +7,7 @@ runs on PostgreSQL. Everything above this module sees a ``Connection`` and nothi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from mimamori.storage import nul
+from mimamori.storage.writer_queue import WriterQueue
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another process's write lock before failing
@@ -43,6 +44,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.engine: Engine = _create_engine(self.url, echo=echo)
+        self._writers = _writer_queue(self.url)
 
     @property
     def dialect(self) -> str:
@@ -66,9 +68,13 @@ class Database:
         """A connection inside one transaction: committed if the block succeeds, rolled back if it raises.
 
         On SQLite the write lock is taken at the start (``BEGIN IMMEDIATE``), so two writers queue on the
-        busy timeout instead of failing on a lock upgrade half-way through.
+        busy timeout instead of failing on a lock upgrade half-way through; writers of a SQLite file first
+        queue for their turn across processes (:mod:`mimamori.storage.writer_queue`).
         """
-        with self.engine.connect() as plain:
+        with (
+            self._writers.turn() if self._writers is not None else nullcontext(),
+            self.engine.connect() as plain,
+        ):
             connection = plain.execution_options(**{_WRITE_OPTION: True})
             with connection.begin():
                 yield connection
@@ -119,6 +125,15 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.set_main_option("sqlalchemy.url", normalise_url(url).render_as_string(hide_password=False))
     return config
+
+
+def _writer_queue(url: URL) -> WriterQueue | None:
+    """The cross-process writer queue of a SQLite file (None for PostgreSQL and in-memory SQLite)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("mode") == "memory" or str(url.database).startswith("file:"):
+        return None
+    return WriterQueue(Path(url.database).expanduser().resolve())
 
 
 def _create_engine(url: URL, *, echo: bool) -> Engine:
