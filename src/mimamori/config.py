@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     bus_stream_max_bytes: int = -1
 
     queue_batches: int = 256  # bounded in-process queue, in batches
+    # Pipeline processes of `mimamori serve` (`--workers`): 1 runs it in the serving process; N > 1 spawns
+    # N children, each owning the tenants of one partition (docs/deploy.md, "One box, several cores").
+    workers: int = Field(default=1, ge=1, le=64)
     batch_size: int = 500
     batch_linger_ms: int = 200
     http_max_body: int = 8 * 1024 * 1024

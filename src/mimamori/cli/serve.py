@@ -16,6 +16,13 @@ from mimamori.web.app import BackgroundJob, create_app
 
 HOST = typer.Option(None, "--host", help="Address of the web server (default 127.0.0.1).")
 PORT = typer.Option(None, "--port", help="Port of the web server (default 8000).")
+WORKERS = typer.Option(
+    None,
+    "--workers",
+    min=1,
+    max=64,
+    help="Pipeline processes (default 1, or MIMAMORI_WORKERS): more use more cores; see docs/deploy.md.",
+)
 
 
 def _run(current: Settings, runtime: Runtime, background: Sequence[BackgroundJob] = ()) -> None:
@@ -29,9 +36,9 @@ def _settings(host: str | None, port: int | None, **extra: object) -> Settings:
     return Settings.load(**overrides) if overrides else settings()
 
 
-def serve(host: str | None = HOST, port: int | None = PORT) -> None:
-    """Run receivers, pipeline and web in one process (embedded SQLite unless MIMAMORI_DATABASE_URL)."""
-    current = _settings(host, port)
+def serve(host: str | None = HOST, port: int | None = PORT, workers: int | None = WORKERS) -> None:
+    """Run receivers, pipeline and web behind one command (embedded SQLite unless MIMAMORI_DATABASE_URL)."""
+    current = _settings(host, port, **({"workers": workers} if workers is not None else {}))
     current.check_secrets()
     if not current.session_secure and current.host not in {"127.0.0.1", "localhost", "::1"}:
         typer.echo(
@@ -43,6 +50,7 @@ def serve(host: str | None = HOST, port: int | None = PORT) -> None:
     typer.echo(
         f"mimamori on http://{current.host}:{current.port}  syslog tcp/{current.syslog_tcp_port} "
         f"udp/{current.syslog_udp_port}  data {current.data_dir}"
+        + (f"  pipeline processes {current.workers}" if current.workers > 1 else "")
     )
     _run(current, runtime)
 

@@ -1,7 +1,9 @@
 """The embedded runtime: receivers, bus, pipeline worker and housekeeping in one asyncio process.
 
 ``mimamori serve`` (and ``demo``) create one Runtime, start it, run the web app beside it and stop it.
-The scale-out mode will run the same stages as separate processes on NATS JetStream.
+With ``workers > 1`` (``serve --workers N``) the pipeline runs in N child processes instead
+(:class:`~mimamori.services.cluster.pool.WorkerPool`); everything else stays here. The scale-out mode runs
+the same stages as separate processes on NATS JetStream.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mimamori.ingest.routes import Route
 from mimamori.ingest.stats import ReceiverStats
 from mimamori.services import behaviours, content, feeds, indicators, inventory, rules
 from mimamori.services import events as event_archive
+from mimamori.services.cluster.pool import WorkerPool
 from mimamori.services.notifier import Notifier
 from mimamori.services.pipeline import BatchResult, Pipeline
 from mimamori.services.receiving import IngestResult, ReceivingStage, build_listeners
@@ -51,14 +54,20 @@ class Runtime:
         self.db = db or open_database(settings)
         self.bus = EmbeddedBus(settings.spool_dir, max_batches=settings.queue_batches)
         self.stats = ReceiverStats()
-        self.pipeline = Pipeline(
-            self.db,
-            build_engine(content.detector_context(settings, self.db)),
-            max_record=settings.record_max_bytes,
-            archive=event_archive.open_writer(settings),
-        )
         self.processed = BatchResult()
         self.notifier = Notifier(self.db, settings) if settings.notify_enabled else None
+        # The pipeline: here, or in child processes (each builds its own engine and archive writer).
+        self.pipeline: Pipeline | None = None
+        self.pool: WorkerPool | None = None
+        if settings.workers > 1:
+            self.pool = WorkerPool(settings, settings.workers, processed=self.processed, on_alerts=self._wake)
+        else:
+            self.pipeline = Pipeline(
+                self.db,
+                build_engine(content.detector_context(settings, self.db)),
+                max_record=settings.record_max_bytes,
+                archive=event_archive.open_writer(settings),
+            )
         self.receiving = ReceivingStage(settings, self.db, self.bus, self.stats)
         self.syslog, self.watcher = build_listeners(settings, self.db, self.bus, self.receiving, self.stats)
         self.syslog_ports: tuple[int, int] = (0, 0)
@@ -67,24 +76,28 @@ class Runtime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        restored = await asyncio.to_thread(
-            behaviours.load_state, self.pipeline.engine.detectors, self.settings
-        )
-        if restored:
-            log.info("behaviour detectors continue from their saved state (%d)", restored)
+        if self.pipeline is not None:
+            restored = await asyncio.to_thread(
+                behaviours.load_state, self.pipeline.engine.detectors, self.settings
+            )
+            if restored:
+                log.info("behaviour detectors continue from their saved state (%d)", restored)
         await self.bus.start()
+        if self.pool is not None:
+            await self.pool.start()
         self.refresh_routes()
         self.syslog_ports = await self.syslog.start()
         if self.watcher is not None:
             await self.watcher.start()
+        work = self.pool.run(self.bus) if self.pool is not None else self._work()
         self._tasks = [
-            asyncio.create_task(self._work(), name="pipeline-worker"),
+            asyncio.create_task(work, name="pipeline-worker"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self._feeds(), name="feeds"),
         ]
         if self.notifier is not None:
             self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
-        if self.pipeline.archive is not None:
+        if self.settings.archive_enabled:
             self._tasks.append(asyncio.create_task(self._archive(), name="event-archive"))
         self.started = True
         log.info("syslog receivers on tcp/%d udp/%d", *self.syslog_ports)
@@ -102,18 +115,29 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.flush_stats()
-        await asyncio.to_thread(self.pipeline.flush)
-        await asyncio.to_thread(self._save_state)
+        if self.pool is not None:
+            await self.pool.stop()  # each child writes what it holds and saves its state
+        if self.pipeline is not None:
+            await asyncio.to_thread(self.pipeline.flush)
+            await asyncio.to_thread(self._save_state)
         await self.bus.close()
         self.started = False
 
     async def _drain(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while self.bus.depth() and time.monotonic() < deadline:
+        while (self.bus.depth() or self._outstanding()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+
+    def _outstanding(self) -> int:
+        return self.pool.outstanding() if self.pool is not None else 0
+
+    def _wake(self) -> None:
+        if self.notifier is not None:
+            self.notifier.wake()  # new alerts: route and send now, not at the next poll
 
     # -- stages ----------------------------------------------------------------------------------
     async def _work(self) -> None:
+        assert self.pipeline is not None
         async for delivery in self.bus.deliveries():
             try:
                 result = await asyncio.to_thread(self.pipeline.process, delivery.records)
@@ -124,8 +148,8 @@ class Runtime:
                 continue
             await delivery.ack()
             self.processed.add(result)
-            if result.alerts_created and self.notifier is not None:
-                self.notifier.wake()  # new alerts: route and send now, not at the next poll
+            if result.alerts_created:
+                self._wake()
 
     async def _housekeeping(self) -> None:
         saved = time.monotonic()
@@ -134,8 +158,11 @@ class Runtime:
             try:
                 await asyncio.to_thread(self.refresh_routes)
                 await asyncio.to_thread(self.flush_stats)
-                await asyncio.to_thread(rules.refresh, self.pipeline.engine.detectors, self.settings, self.db)
-                await asyncio.to_thread(behaviours.refresh, self.pipeline.engine.detectors, self.db)
+                if self.pipeline is None:
+                    continue  # the pool's children pick up rules and thresholds themselves
+                detectors = self.pipeline.engine.detectors
+                await asyncio.to_thread(rules.refresh, detectors, self.settings, self.db)
+                await asyncio.to_thread(behaviours.refresh, detectors, self.db)
                 if time.monotonic() - saved >= STATE_SAVE_SECONDS:
                     saved = time.monotonic()
                     await asyncio.to_thread(self._save_state)
@@ -145,13 +172,13 @@ class Runtime:
     async def _archive(self) -> None:
         """Write due event-archive buffers; hourly, compact small parts and delete expired days. Its own
         task: a long compaction never delays route refresh or counters. Shutdown flushes the rest."""
-        writer = self.pipeline.archive
-        assert writer is not None
+        writer = self.pipeline.archive if self.pipeline is not None else None  # children write their own
         maintained = time.monotonic()
         while True:
             await asyncio.sleep(max(0.5, min(ARCHIVE_TICK_SECONDS, self.settings.archive_flush_seconds)))
             try:
-                await asyncio.to_thread(writer.flush_due)
+                if writer is not None:
+                    await asyncio.to_thread(writer.flush_due)
                 if time.monotonic() - maintained >= ARCHIVE_MAINTENANCE_SECONDS:
                     maintained = time.monotonic()
                     await asyncio.to_thread(event_archive.maintain, self.settings)
@@ -159,6 +186,8 @@ class Runtime:
                 log.exception("event archive housekeeping failed")
 
     def _save_state(self) -> None:
+        if self.pipeline is None:
+            return
         try:
             behaviours.save_state(self.pipeline.engine.detectors, self.settings)
         except OSError:
@@ -170,7 +199,12 @@ class Runtime:
         while True:
             await asyncio.sleep(FEED_CHECK_SECONDS)
             try:
-                await asyncio.to_thread(feeds.scheduled_refresh, self.db, self.settings, self.pipeline.engine)
+                if self.pipeline is not None:
+                    await asyncio.to_thread(
+                        feeds.scheduled_refresh, self.db, self.settings, self.pipeline.engine
+                    )
+                else:  # the children reload the indicators when they see the store changed
+                    await asyncio.to_thread(feeds.refresh_due, self.db, self.settings)
                 await asyncio.to_thread(indicators.housekeeping, self.db, self.settings)
             except Exception:
                 log.exception("feed refresh failed")
@@ -207,13 +241,19 @@ class Runtime:
             "bus_published_batches": bus.published,
             "bus_redelivered_batches": bus.redelivered,
             "bus_corrupt_frames": bus.corrupt_frames,
+            **self._pool_metrics(),
             **self.receiving.totals,
             **self._notify_metrics(),
             **self._archive_metrics(),
         }
 
+    def _pool_metrics(self) -> dict[str, int]:
+        if self.pool is None:
+            return {}
+        return {"worker_processes": self.pool.count, "worker_restarts": self.pool.restarts}
+
     def _archive_metrics(self) -> dict[str, int]:
-        writer = self.pipeline.archive
+        writer = self.pipeline.archive if self.pipeline is not None else None
         if writer is None:
             return {}
         return {
@@ -240,4 +280,5 @@ class Runtime:
             "database": self.db.ping(),
             "queue": self.bus.depth() < self.settings.queue_batches,
             "receivers": self.started,
+            **({"workers": self.pool.ready()} if self.pool is not None else {}),
         }

@@ -191,8 +191,8 @@ class Worker:
                 if delivery.partition not in source.partitions_owned:
                     self.abandoned += 1  # its next owner gets it again (unacknowledged)
                     return False
+        self.processed.add(result)  # before the ack: a local pool's answer carries these counts
         await delivery.ack()
-        self.processed.add(result)
         if result.alerts_created and self.on_alerts is not None:
             try:
                 await self.on_alerts()
