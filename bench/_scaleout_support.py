@@ -299,10 +299,35 @@ def machine_busy() -> tuple[float, float]:
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return 0.0
+
+
+def with_descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (``serve --workers N`` spawns its pipeline processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of ``pid`` and its living descendants (None when ``pid`` is gone)."""
+    own = cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(cpu_seconds(p) or 0.0 for p in with_descendants(pid)[1:])
 
 
 def pids_named(name: str) -> list[int]:
@@ -362,10 +387,14 @@ class Services:
         raise RuntimeError(f"{name} never logged {text!r}")
 
     def cpu(self) -> dict[str, float | None]:
-        return {name: cpu_seconds(p.pid) for name, p in self.processes.items()}
+        return {name: tree_cpu_seconds(p.pid) for name, p in self.processes.items()}
 
     def peak_rss(self) -> dict[str, float]:
-        return {name: round(peak_rss_mb(p.pid), 1) for name, p in self.processes.items() if p.poll() is None}
+        return {
+            name: round(sum(peak_rss_mb(q) for q in with_descendants(p.pid)), 1)
+            for name, p in self.processes.items()
+            if p.poll() is None
+        }
 
     def stop(self) -> None:
         for process in self.processes.values():

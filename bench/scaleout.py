@@ -2,6 +2,7 @@
 
     python bench/scaleout.py [--events 400000] [--tenants 40] [--modes workers_1,workers_2,embedded]
                              [--partitions 8] [--repeat 2] [--senders 2] [--rate 0] [--alert-every 2000]
+                             [--serve-workers 2]
 
 Each mode runs on fresh state, with the same pre-encoded load (the simulator's FortiGate traffic for
 ``--tenants`` SMEs with every attack scenario, plus one connection from a new device to a listed C2
@@ -10,7 +11,9 @@ server every ``--alert-every`` records: a 高 alert, so each tenant's contact is
 - ``workers_N``: ``mimamori receiver`` (syslog TCP) → NATS JetStream (a unique prefix, deleted after) →
   N × ``mimamori worker`` → PostgreSQL (a fresh database, dropped after) + Parquet archive, and
   ``mimamori scheduler`` (the notifier, writing .eml files: ``MIMAMORI_MAIL_DIR`` without SMTP host);
-- ``embedded``: ``mimamori serve`` (one process, SQLite, the in-process bus).
+- ``embedded``: ``mimamori serve --workers <--serve-workers>`` (one command, SQLite, the in-process bus
+  with its durable spool; the pipeline in that many child processes, or in the serving process for 1);
+  ``embedded_N`` (not in the default modes) is the same with ``--workers N``, to compare in one run.
 
 Forked sender processes (``--senders``) each own some SMEs, one TCP connection per SME from its own source
 address (``127.0.1.N``, registered as the sensor's address), and write RFC 6587 octet-counted frames with
@@ -23,8 +26,10 @@ discarding sink is measured first. Per run:
   counted twice (``duplicates``, with the consumers' ``redelivered`` and the receiver's published counts);
 - ``p99_alert_latency_s``: notification ``sent_at`` − ``cause_at`` (the alert's creation) from the
   database, for every notification an alert caused;
-- ``peak_rss_mb`` = the sum of the service processes' VmHWM, read just before stopping them;
-- ``cpu_percent``: CPU time per process over the measured interval / its wall time (100 = one core),
+- ``peak_rss_mb`` = the sum of the service processes' VmHWM (each with its child processes), read just
+  before stopping them;
+- ``cpu_percent``: CPU time per process (with its children) over the measured interval / its wall time
+  (100 = one core),
   with the PostgreSQL backends of the run's database, the shared nats-server (others use it too) and the
   whole machine for comparison.
 
@@ -180,7 +185,7 @@ def run_mode(mode: str, load: Load, args: argparse.Namespace, workdir: Path) -> 
     prefix = f"bench{secrets.token_hex(4)}"
     with ExitStack() as stack:
         database_url, database_name = "", ""
-        if mode != "embedded":
+        if not mode.startswith("embedded"):
             database_url, database_name = stack.enter_context(fresh_database())
             env.update(
                 {
@@ -200,8 +205,9 @@ def run_mode(mode: str, load: Load, args: argparse.Namespace, workdir: Path) -> 
         tenant_ids = register(db, load)
         services = Services(workdir, env)
         stack.callback(services.stop)
-        if mode == "embedded":
-            services.start("serve", "serve", "--port", str(web_port))
+        if mode.startswith("embedded"):
+            serve_workers = int(mode[9:]) if mode.startswith("embedded_") else args.serve_workers
+            services.start("serve", "serve", "--port", str(web_port), "--workers", str(serve_workers))
             services.wait_http("serve", base)
         else:
             workers = int(mode.split("_")[1])
@@ -335,10 +341,16 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=60, help="give up after this long without progress")
     parser.add_argument("--max-seconds", type=float, default=900, help="bound of one run's wait")
     parser.add_argument("--skip-sender-check", action="store_true")
+    parser.add_argument(
+        "--serve-workers", type=int, default=2, help="pipeline processes of `serve` in the embedded mode"
+    )
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for mode in modes:
-        if mode != "embedded" and not (mode.startswith("workers_") and mode[8:].isdigit()):
+        known = mode == "embedded" or any(
+            mode.startswith(kind) and mode[len(kind) :].isdigit() for kind in ("workers_", "embedded_")
+        )
+        if not known:
             parser.error(f"unknown mode {mode!r}")
     if not 1 <= args.tenants <= 250:
         parser.error("--tenants: 1 to 250 (one source address 127.0.1.N each)")
