@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BATCH, STOP, READY, ACK, WAKE = b"B", b"S", b"R", b"A", b"W"
 _ID = struct.Struct("<Q")
+COALESCE_RECORDS = 4_000  # parts already waiting are processed together up to this many records
 RESULT_FIELDS = tuple(
     f.name for f in dataclasses.fields(BatchResult) if f.type in {"int", int}
 )  # the counters an answer carries (not the id lists)
@@ -73,14 +74,17 @@ class FileStateStore:
 
 @dataclasses.dataclass(slots=True)
 class _PipeDelivery:
-    batch_id: int
+    """One or more of the parent's parts, processed as one batch (one transaction) and answered together."""
+
+    batch_ids: list[int]
     partition: int
     records: Sequence[RawRecord]
     source: _PipeSource
     redelivered: bool = False
 
     async def ack(self) -> None:
-        self.source.answer(self.batch_id)
+        for batch_id in self.batch_ids:
+            self.source.answer(batch_id)
 
 
 class _PipeSource:
@@ -121,13 +125,30 @@ class _PipeSource:
                 log.exception("batch %d is not an intact frame; answered without processing", batch_id)
                 self.answer(batch_id)
                 continue
-            delivery = _PipeDelivery(batch_id, self.owned, records, self)
+            delivery = _PipeDelivery([batch_id], self.owned, records, self)
             loop.call_soon_threadsafe(self._queue.put_nowait, delivery)
         loop.call_soon_threadsafe(self._queue.put_nowait, None)
 
     async def deliveries(self) -> AsyncIterator[PartitionDelivery]:
-        while (delivery := await self._queue.get()) is not None:
-            yield delivery
+        """The parts in arrival order; parts already waiting are joined (up to ``COALESCE_RECORDS``), so a
+        busy child pays the per-batch costs (transaction, counters, commit) once for several parts."""
+        finished = False
+        while not finished:
+            delivery = await self._queue.get()
+            if delivery is None:
+                return
+            if self._queue.empty():
+                yield delivery
+                continue
+            ids, records = list(delivery.batch_ids), list(delivery.records)
+            while len(records) < COALESCE_RECORDS and not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is None:
+                    finished = True  # the parent asked us to stop: this batch is the last
+                    break
+                ids.extend(more.batch_ids)
+                records.extend(more.records)
+            yield _PipeDelivery(ids, self.owned, records, self)
 
     def send(self, message: bytes) -> None:
         with self._lock, contextlib.suppress(OSError):  # the parent is gone: it resends to a successor
