@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class DeviceClass(enum.StrEnum):
@@ -127,6 +128,7 @@ def _words(text: str, table: tuple[tuple[str, DeviceClass], ...]) -> DeviceClass
     return None
 
 
+@lru_cache(maxsize=8192)  # a device's hints repeat in every batch that mentions it
 def device_class(
     devtype: str | None, os_family: str | None, vendor: str | None, hostname: str | None
 ) -> DeviceClass:

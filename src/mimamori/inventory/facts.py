@@ -199,6 +199,40 @@ def antivirus_addresses(event: Event) -> tuple[str, ...]:
     return tuple(a for a in answers[:MAX_AV_ADDRESSES] if isinstance(a, str) and len(a) <= 64)
 
 
+def observe_again(known: DeviceFacts, event: Event) -> DeviceFacts:
+    """``observe(event)`` for an event that agrees with the one ``known`` came from on tenant, dataset and
+    every identity field (``inventory.merge``'s cache key): only the time, the service and the per-event
+    verdicts are read again; who the device is (addresses, names, vendor, OS) is taken from ``known``."""
+    destination, port = service_of(event) if known.ip is not None else (None, None)
+    return DeviceFacts(  # not dataclasses.replace: that is several times slower, and this runs per event
+        tenant_id=known.tenant_id,
+        seen=event.timestamp,
+        ip=known.ip,
+        mac=known.mac,
+        hostname=known.hostname,
+        vendor=known.vendor,
+        private_mac=known.private_mac,
+        devtype=known.devtype,
+        os=known.os,
+        destination=destination,
+        port=port,
+        antivirus=_antivirus(event),
+        bad_reputation=_bad(event),
+    )
+
+
+def _antivirus(event: Event) -> bool:
+    """Whether the event is endpoint antivirus activity (an AV product's log, or a session to its cloud)."""
+    dataset = event.dataset
+    return dataset in AV_DATASETS or (
+        dataset not in _DNS_DATASETS
+        and is_antivirus_name(
+            _text(event, "url.domain", MAX_DESTINATION)
+            or _text(event, "tls.client.server_name", MAX_DESTINATION)
+        )
+    )
+
+
 def observe(event: Event, table: OuiTable | None = None) -> DeviceFacts | None:
     """The facts ``event`` gives about one LAN device of its tenant, or None (nothing about a LAN device)."""
     fields = event.fields
@@ -230,13 +264,6 @@ def observe(event: Event, table: OuiTable | None = None) -> DeviceFacts | None:
     devtype = _text(event, "host.type", 64)
     guess = _os(event)
     destination, port = service_of(event) if ip is not None else (None, None)
-    antivirus = dataset in AV_DATASETS or (
-        dataset not in _DNS_DATASETS
-        and is_antivirus_name(
-            _text(event, "url.domain", MAX_DESTINATION)
-            or _text(event, "tls.client.server_name", MAX_DESTINATION)
-        )
-    )
     return DeviceFacts(
         tenant_id=event.tenant_id,
         seen=event.timestamp,
@@ -249,6 +276,6 @@ def observe(event: Event, table: OuiTable | None = None) -> DeviceFacts | None:
         os=guess,
         destination=destination,
         port=port,
-        antivirus=antivirus,
+        antivirus=_antivirus(event),
         bad_reputation=_bad(event),
     )

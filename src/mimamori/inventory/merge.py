@@ -15,11 +15,12 @@ from typing import Any
 
 from mimamori.domain import Event
 from mimamori.inventory.classify import DeviceClass, OsGuess
-from mimamori.inventory.facts import DeviceFacts, observe, service_of
+from mimamori.inventory.facts import DeviceFacts, observe, observe_again, service_of
 
 MAX_SERVICES_PER_BATCH = 64  # distinct (destination, port) kept per device and batch
 _MISSING: Any = object()  # "not seen yet" (None means: seen, and not about a LAN device)
 MAX_DEVICES_PER_BATCH = 4096  # distinct devices kept per tenant and batch (the rest wait for the next)
+MAX_KNOWN_IDENTITIES = 65_536  # a recorder's remembered identities; forgotten all at once when full
 
 
 @dataclass(slots=True)
@@ -150,9 +151,16 @@ _IDENTITY = (
 )
 
 
-def summarise_events(events: Iterable[Event]) -> list[DeviceSummary]:
+def summarise_events(
+    events: Iterable[Event], known: dict[tuple[Any, ...], DeviceFacts | None] | None = None
+) -> list[DeviceSummary]:
     """``summarise(observe(e) for e in events)``, but cheap: an event whose identity fields repeat an
-    earlier one's in the batch only adds its time and service (no parsing, no look-ups)."""
+    earlier one's in the batch only adds its time and service (no parsing, no look-ups).
+
+    ``known`` (the recorder's, kept across batches) remembers the facts of identities seen in earlier
+    batches, so the first event of a known device in a batch is read with ``observe_again`` (time,
+    service, verdicts) instead of being observed from scratch; new identities are added to it.
+    """
     builder = _Builder()
     seen: dict[tuple[Any, ...], DeviceSummary | None] = {}
     for event in events:
@@ -166,7 +174,14 @@ def summarise_events(events: Iterable[Event]) -> list[DeviceSummary]:
                 builder.add(fact)
             continue
         if summary is _MISSING:
-            fact = observe(event)
+            if known is None:
+                fact = observe(event)
+            else:
+                earlier = known.get(ident, _MISSING)
+                if earlier is _MISSING:
+                    fact = known[ident] = observe(event)
+                else:
+                    fact = None if earlier is None else observe_again(earlier, event)
             seen[ident] = None if fact is None else builder.add(fact)
         elif summary is not None:
             summary.touch(event.timestamp, *service_of(event))
@@ -219,12 +234,17 @@ class DeviceRecorder:
         self.max_devices = max_devices
         self.pending: dict[tuple[str, str], DeviceSummary] = {}
         self.dropped = 0  # new devices not kept because the pending set was full
+        # Facts of identities seen in earlier batches (see summarise_events); forgotten at every drain,
+        # so a changed OUI table or classification reaches every device within one interval.
+        self.known: dict[tuple[Any, ...], DeviceFacts | None] = {}
         self._last = time.monotonic()
 
     def add(self, events: Iterable[Event]) -> None:
         """Summarise a batch and merge it into the pending summaries."""
         pending = self.pending
-        for summary in summarise_events(events):
+        if len(self.known) >= MAX_KNOWN_IDENTITIES:
+            self.known = {}
+        for summary in summarise_events(events, self.known):
             key = (summary.tenant_id, summary.key)
             known = pending.get(key)
             if known is not None:
@@ -244,6 +264,7 @@ class DeviceRecorder:
         """The pending summaries, forgotten here (the caller writes them)."""
         out = list(self.pending.values())
         self.pending = {}
+        self.known = {}
         self._last = time.monotonic()
         return out
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from mimamori.inventory import DeviceFacts, OsGuess, summarise
 from mimamori.inventory.classify import CONFIDENCE_DEVICE_ID, CONFIDENCE_USER_AGENT
@@ -219,3 +222,75 @@ def test_the_recorder_accumulates_batches_until_due_and_stays_bounded() -> None:
     assert recorder.pending == {}
     assert not recorder.due()
     assert other.key == "ip:192.168.1.7"
+
+
+def test_identities_remembered_across_batches_give_what_observing_afresh_gives() -> None:
+    """``summarise_events(batch, known)``: the first event of a device already known from an earlier
+    batch is read with ``observe_again``; every batch's summaries equal those without the memory,
+    including the per-event verdicts (antivirus, bad reputation) and services."""
+    from mimamori.domain import Event, RawRecord
+    from mimamori.inventory import observe, summarise_events
+    from mimamori.inventory.facts import observe_again
+    from mimamori.parsers import PARSERS
+    from mimamori.sim import SCENARIOS, generate
+
+    for fmt in ("fortigate", "zeek"):
+        run = generate(
+            tenants=3, seed=11, scenarios=tuple(SCENARIOS), fmt=fmt, start=T0, duration=timedelta(hours=1)
+        )
+        parse = PARSERS[fmt]
+        records = (RawRecord(f"t{r.tenant_index}", "s", fmt, r.line, r.timestamp) for r in run.records)
+        parsed = [e for e in map(parse, records) if e is not None]
+        known: dict[tuple[Any, ...], DeviceFacts | None] = {}
+        for start in range(0, len(parsed), 97):
+            batch = parsed[start : start + 97]
+            assert summarise_events(batch, known) == summarise_events(batch)
+        assert known, "nothing was remembered"
+        hits = 0
+        for event in parsed:  # and fact by fact, for every event of a remembered identity
+            first = observe(event)
+            if first is not None:
+                assert observe_again(first, event) == first
+                hits += 1
+        assert hits
+    # A remembered identity's verdicts still come from each event: an IPS hit after clean traffic.
+    clean = Event(
+        T0, "t1", "fortigate.utm.webfilter", {"source.ip": "192.168.1.9", "destination.ip": "8.8.8.8"}
+    )
+    risky = Event(
+        T0 + timedelta(seconds=1),
+        "t1",
+        "fortigate.utm.webfilter",
+        {
+            "source.ip": "192.168.1.9",
+            "destination.ip": "9.9.9.9",
+            "fortigate.crlevel": "high",
+            "event.outcome": "success",
+        },
+    )
+    remembered = observe(clean)
+    assert remembered is not None
+    again = observe_again(remembered, risky)
+    assert again == observe(risky)
+    assert (again.bad_reputation, again.destination) == (True, "9.9.9.9")
+
+
+def test_the_recorder_forgets_remembered_identities_at_each_drain_and_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mimamori.domain import Event
+    from mimamori.inventory import DeviceRecorder, merge
+
+    def conn(ip: str) -> Event:
+        return Event(T0, "t1", "zeek.conn", {"source.ip": ip, "destination.ip": "1.1.1.1"})
+
+    recorder = DeviceRecorder(interval=3600.0)
+    recorder.add([conn("192.168.1.5"), conn("192.168.1.6")])
+    assert len(recorder.known) == 2
+    recorder.drain()
+    assert recorder.known == {}  # a changed OUI table reaches every device within one interval
+    monkeypatch.setattr(merge, "MAX_KNOWN_IDENTITIES", 3)
+    recorder.add([conn(f"192.168.1.{i}") for i in range(3)])
+    recorder.add([conn("192.168.1.200")])  # full: forgotten before this batch
+    assert len(recorder.known) == 1
+    assert len(recorder.pending) == 4
