@@ -26,12 +26,12 @@ class MailDirChannel:
     def send(self, delivery: Delivery) -> str:
         try:
             to = check_address(delivery.address)
-            message = build_message(delivery, self.settings, to)
+            message = build_message(delivery, self.settings, to)  # the bytes SMTP would carry
             self.directory.mkdir(parents=True, exist_ok=True)
             name = hashlib.sha256(delivery.idempotency_key.encode()).hexdigest()[:32] + ".eml"
             target = self.directory / name
             scratch = target.with_suffix(".tmp")
-            scratch.write_bytes(message.as_bytes())
+            scratch.write_bytes(message)
             os.replace(scratch, target)
         except DeliveryError:
             raise

@@ -232,3 +232,45 @@ def test_wrong_channel_and_settings_validation() -> None:
         ChannelSettings(smtp_security="ssl")  # type: ignore[arg-type]
     email.close()
     email.close()  # idempotent
+
+
+def test_the_built_message_reads_back_exactly_and_headers_cannot_be_broken() -> None:
+    """``build_message``'s bytes (compat32 MIME classes) parse back with the modern parser to the same
+    subject, sender, parts and text; text that looks like an encoded word is encoded, not passed on;
+    long Japanese subjects are folded; a line break in a header value is refused."""
+    from email import message_from_bytes, policy
+
+    from mimamori.notify.channels.email import _set, build_message
+    from mimamori.notify.render import render_email
+
+    settings = ChannelSettings(smtp_from="alerts@provider.example", branding=BRAND)
+    long_title = "経理のパソコンが危険なサイトと通信" * 8
+    for notice in (
+        incident("ja"),
+        incident("en"),
+        incident("ja", title=long_title),
+        incident("en", title="=?utf-8?b?5b+c?= hi"),
+    ):
+        data = build_message(
+            delivery(EMAIL, "owner@customer.example", notice), settings, "owner@customer.example"
+        )
+        head = data.split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+        assert head.isascii()
+        assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF line ends only, as SMTP carries
+        parsed = message_from_bytes(data, policy=policy.default)
+        content = render_email(notice, BRAND)
+        assert parsed["Subject"] == content.subject
+        assert parsed["From"].addresses[0].display_name == "おたすけ隊ネット"
+        assert parsed["From"].addresses[0].addr_spec == "alerts@provider.example"
+        assert parsed.get_content_type() == "multipart/alternative"
+        assert parsed.get_body(("plain",)).get_content() == content.text  # type: ignore[union-attr]
+        assert parsed.get_body(("html",)).get_content() == content.html  # type: ignore[union-attr]
+    looks_encoded = build_message(
+        delivery(EMAIL, "o@c.example", incident("en", title="=?utf-8?b?5b+c?= hi")), settings, "o@c.example"
+    )
+    assert b"Subject: [" not in looks_encoded  # encoded as a whole, so it reads back as the literal text
+    from email.mime.multipart import MIMEMultipart
+
+    with pytest.raises(ValueError, match="line breaks"):
+        _set(MIMEMultipart(), "Subject", "a\r\nBcc: x@evil.example")

