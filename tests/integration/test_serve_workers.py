@@ -116,6 +116,14 @@ def test_two_worker_processes_process_every_record_of_every_partition(tmp_path: 
             )
             done = await _until(lambda: all(_received(runtime).get(t) == per_sensor for t in senders), 120)
             assert done, _received(runtime)
+            # A SIGTERM to the group (systemd's stop) leaves the children to the parent's orderly stop.
+            assert runtime.pool is not None
+            child = runtime.pool._children[0].process
+            assert child is not None
+            assert child.pid is not None
+            os.kill(child.pid, signal.SIGTERM)
+            await asyncio.sleep(1.0)
+            assert child.is_alive()
             metrics = runtime.metrics()
             assert metrics["worker_processes"] == WORKERS
             assert metrics["worker_restarts"] == 0

@@ -186,7 +186,10 @@ async def _run(settings: Settings, index: int, count: int, conn: Connection) -> 
 
 def main(settings: Settings, index: int, count: int, conn: Connection) -> None:
     """The child process's entry point (spawned by :class:`mimamori.services.cluster.pool.WorkerPool`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the parent stops us with STOP (or its
+    # end of the pipe closing) once it has drained, so buffered archive rows and state are written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(
         level=logging.INFO if os.environ.get("MIMAMORI_DEBUG") else logging.WARNING,
         format=f"%(asctime)s worker {index}/{count} %(levelname)s %(name)s: %(message)s",
