@@ -186,3 +186,65 @@ def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost(tmp_path: Pa
     alerts = _c2_alerts(runtime)
     for tenant in senders:  # one C2 line per tenant, possibly processed twice: still one alert
         assert len(alerts[tenant]) == 1, (tenant, alerts[tenant])
+
+
+def test_a_start_that_fails_after_the_children_started_stops_them(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = settings(tmp_path, workers=WORKERS).model_copy(update={"syslog_tcp_port": port})
+        runtime = Runtime(config)
+
+        async def scenario() -> None:
+            with pytest.raises(OSError):
+                await runtime.start()
+
+        asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert runtime.pool is not None
+    for child in runtime.pool._children:
+        assert child.process is not None
+        assert not child.process.is_alive()
+
+
+EXIT_WITHOUT_STOP = """
+import asyncio, sys
+from pathlib import Path
+from mimamori.config import Settings
+from mimamori.services.cluster.pool import WorkerPool
+from mimamori.services.pipeline import BatchResult
+
+async def main() -> None:
+    settings = Settings(data_dir=Path(sys.argv[1]), secret_key="s" * 48)
+    pool = WorkerPool(settings, 2, processed=BatchResult())
+    await pool.start()
+    while not pool.ready():
+        await asyncio.sleep(0.1)
+    print("ready", *(c.process.pid for c in pool._children), flush=True)
+
+asyncio.run(main())  # ends without pool.stop(): the exit handler must reap the children
+"""
+
+
+def test_the_process_exits_even_when_the_pool_was_never_stopped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mimamori.storage import Database
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Database(settings(tmp_path).db_url).migrate()
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITHOUT_STOP, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    words = done.stdout.split()
+    assert words[0] == "ready"
+    for pid in map(int, words[1:]):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -85,10 +85,15 @@ class Runtime:
         await self.bus.start()
         if self.pool is not None:
             await self.pool.start()
-        self.refresh_routes()
-        self.syslog_ports = await self.syslog.start()
-        if self.watcher is not None:
-            await self.watcher.start()
+        try:
+            self.refresh_routes()
+            self.syslog_ports = await self.syslog.start()
+            if self.watcher is not None:
+                await self.watcher.start()
+        except BaseException:  # a port in use, an unreadable directory: stop the children before failing
+            if self.pool is not None:
+                await self.pool.stop()
+            raise
         work = self.pool.run(self.bus) if self.pool is not None else self._work()
         self._tasks = [
             asyncio.create_task(work, name="pipeline-worker"),

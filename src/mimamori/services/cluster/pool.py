@@ -17,6 +17,7 @@ queue then pushes back on the receivers.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import multiprocessing
@@ -95,6 +96,7 @@ class WorkerPool:
     # -- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        atexit.register(self._abandon)  # runs before multiprocessing's own exit handler (registered earlier)
         for child in self._children:
             await self._spawn(child)
 
@@ -140,6 +142,24 @@ class WorkerPool:
                 child.conn.close()
         for task in list(self._tasks):
             task.cancel()
+        atexit.unregister(self._abandon)
+
+    def _abandon(self) -> None:
+        """At interpreter exit without :meth:`stop` (a start that failed half-way): ask each child to
+        finish and reap it. Without this, multiprocessing's exit handler would wait for children that
+        ignore SIGTERM and still hold their end of the pipe: the process would never exit."""
+        self._stopping = True
+        for child in self._children:
+            if child.conn is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    child.conn.send_bytes(pool_child.STOP)
+        deadline = time.monotonic() + STOP_SECONDS
+        for child in self._children:
+            if child.process is not None and child.process.is_alive():
+                child.process.join(max(0.1, deadline - time.monotonic()))
+                if child.process.is_alive():
+                    child.process.kill()
+                    child.process.join(5.0)
 
     # -- dispatch --------------------------------------------------------------------------------------
     async def run(self, bus: EmbeddedBus) -> None:
@@ -172,13 +192,14 @@ class WorkerPool:
     # -- answers (read on a thread per child, handled on the event loop) -------------------------------
     def _listen(self, child: _Child, conn: Connection) -> None:
         assert self._loop is not None
-        while True:
-            try:
-                message = conn.recv_bytes()
-            except (EOFError, OSError):
-                break
-            self._loop.call_soon_threadsafe(self._on_message, child, message)
-        self._loop.call_soon_threadsafe(self._on_exit, child, conn)
+        with contextlib.suppress(RuntimeError):  # the event loop is closed: the process is exiting
+            while True:
+                try:
+                    message = conn.recv_bytes()
+                except (EOFError, OSError):
+                    break
+                self._loop.call_soon_threadsafe(self._on_message, child, message)
+            self._loop.call_soon_threadsafe(self._on_exit, child, conn)
 
     def _on_message(self, child: _Child, message: bytes) -> None:
         kind = message[:1]
