@@ -88,7 +88,9 @@ class Labels:
 def one_line(value: object, limit: int = MAX_LINE) -> str:
     """``value`` as one line: whitespace runs (CR/LF included) become one space; control, format (bidi
     overrides, zero-width) and separator characters are dropped; at most ``limit`` characters."""
-    text = "".join(c for c in str(value) if unicodedata.category(c) not in _STRIP_CATEGORIES or c in "\t\n\r")
+    text = str(value)
+    if not text.isprintable():  # printable text has no character of those categories: nothing to drop
+        text = "".join(c for c in text if unicodedata.category(c) not in _STRIP_CATEGORIES or c in "\t\n\r")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

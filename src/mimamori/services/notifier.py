@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 SCHEDULE_SECONDS = (
     60.0  # digests and silent-sensor checks run this often (cheap; their own periods are longer)
 )
+# Escalation steps are minutes apart, so the check for due steps need not run on every round (a busy
+# notifier runs several rounds a second, one per wake-up); it runs when this much clock time has passed.
+ESCALATE_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -55,17 +58,20 @@ class Notifier:
         self.deliverer = deliverer or Deliverer(db, settings, clock=self.clock)
         self.totals = NotifierTotals()
         self._last_schedule = float("-inf")
+        self._last_escalation: datetime | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def tick(self, *, schedule: bool | None = None) -> int:
         """One round; returns how many notifications were attempted. ``schedule`` forces (or skips) the
-        digest and silent-sensor checks, which otherwise run every ``SCHEDULE_SECONDS``."""
+        digest and silent-sensor checks, which otherwise run every ``SCHEDULE_SECONDS``; True also
+        forces the check for due escalation steps (else at most every ``ESCALATE_SECONDS`` of clock)."""
         now = self.clock()
-        planned = [
-            notify_plan.process_outbox(self.db, self.settings, now),
-            notify_plan.escalate_due(self.db, self.settings, now),
-        ]
+        planned = [notify_plan.process_outbox(self.db, self.settings, now)]
+        last = self._last_escalation
+        if schedule or last is None or abs((now - last).total_seconds()) >= ESCALATE_SECONDS:
+            self._last_escalation = now
+            planned.append(notify_plan.escalate_due(self.db, self.settings, now))
         due = time.monotonic() - self._last_schedule >= SCHEDULE_SECONDS
         if schedule if schedule is not None else due:
             self._last_schedule = time.monotonic()
@@ -86,7 +92,8 @@ class Notifier:
             self.totals.retried += stats.retried
             self.totals.dead += stats.dead
             attempted += stats.attempted
-            if stats.attempted == 0 or stats.retried + stats.dead == stats.attempted:
+            # A short claim took everything due (this round queued its notifications before it).
+            if not stats.full or stats.retried + stats.dead == stats.attempted:
                 return attempted
 
     def wake(self) -> None:

@@ -70,6 +70,7 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    full: bool = False  # the claim took as many as it could: more may be due
 
     @property
     def attempted(self) -> int:
@@ -129,6 +130,7 @@ class Deliverer:
             rows = uow.notifications.claim(
                 now, now + timedelta(seconds=self.settings.notify_lease_seconds), limit
             )
+        stats.full = len(rows) >= limit
         for row in rows:
             started = time.monotonic()
             retryable, ok = True, False

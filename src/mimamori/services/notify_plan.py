@@ -122,9 +122,10 @@ def _links(settings: Settings, recipient: Recipient, tenant_id: str, incident_id
     return link, portal
 
 
-def _incident_view(uow: Repositories, row: IncidentRow) -> dict[str, Any]:
+def _incident_view(uow: Repositories, row: IncidentRow) -> tuple[dict[str, Any], int]:
+    """The incident as its notices show it, and how many alerts it has."""
     alerts = uow.alerts.of_incidents(row.tenant_id, [row.id])
-    return incident_to_dict(row, alerts, uow.settings.get(row.tenant_id, PROFILE))
+    return incident_to_dict(row, alerts, uow.settings.get(row.tenant_id, PROFILE)), len(alerts)
 
 
 def _queue_incident(
@@ -136,8 +137,9 @@ def _queue_incident(
     policy: NotifyPolicy,
     cause_at: datetime | None,
     not_before: datetime | None = None,
-) -> None:
-    view = _incident_view(queue.uow, row)
+) -> int:
+    """Queue the incident's notice for each recipient; returns the incident's alert count."""
+    view, count = _incident_view(queue.uow, row)
     tenant_name = queue.uow.tenants.get(row.tenant_id).name
     for recipient in dedupe(recipients):
         link, portal = _links(queue.settings, recipient, row.tenant_id, row.id)
@@ -154,6 +156,7 @@ def _queue_incident(
         )
         key = f"incident:{row.id}:{row.severity}:{step}"
         queue.add(key, notice, recipient, not_before=not_before, cause_at=cause_at)
+    return count
 
 
 def _who(uow: Repositories, tenant_id: str, now: datetime) -> tuple[list[Contact], list[OnCallShift]]:
@@ -215,10 +218,9 @@ def _route_alert(queue: _Queue, seen: _Round, alert: Alert | None, cause_at: dat
     else:
         recipients = first_contacts(contacts)
         not_before = policy.quiet_end(now)
-    _queue_incident(
+    count = _queue_incident(
         queue, row, recipients, step=FIRST, policy=policy, cause_at=cause_at, not_before=not_before
     )
-    count = len(uow.alerts.of_incidents(tenant_id, [row.id]))
     uow.marks.put(tenant_id, row.id, "immediate", severity=row.severity, alert_count=count, at=now)
     seen.told[(tenant_id, row.id)] = row.severity
     if severity is Severity.HIGH:

@@ -274,3 +274,25 @@ def test_the_built_message_reads_back_exactly_and_headers_cannot_be_broken() -> 
 
     with pytest.raises(ValueError, match="line breaks"):
         _set(MIMEMultipart(), "Subject", "a\r\nBcc: x@evil.example")
+
+
+def test_short_ascii_headers_are_written_exactly_as_compat32_writes_them() -> None:
+    """The wire policy's shortcut for short plain-ASCII headers gives compat32's own bytes: spaces,
+    tabs and punctuation anywhere, up to the length where compat32 would start folding; longer or
+    non-ASCII values still go through compat32."""
+    import random
+    import string
+    from email import policy
+
+    from mimamori.notify.channels.email import _WIRE
+
+    reference = policy.compat32.clone(linesep="\r\n")
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + " \t;=\"<>@.,:()/-_'?!"
+    names = ("Subject", "To", "Content-Type", "X-Mimamori-Event", "Message-ID")
+    for _ in range(20_000):
+        name = rng.choice(names)
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        assert _WIRE.fold_binary(name, value) == reference.fold_binary(name, value), (name, value)
+    for value in ("経理のパソコン" * 6, "x" * 300, "a b " * 40):
+        assert _WIRE.fold_binary("Subject", value) == reference.fold_binary("Subject", value)

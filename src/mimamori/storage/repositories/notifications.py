@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
 
 from mimamori.errors import NotFoundError
 from mimamori.storage.dialect import insert_for
@@ -23,6 +23,47 @@ from mimamori.storage.tables_notify import escalations, notification_attempts, n
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 ACTIVE, ACKNOWLEDGED, EXHAUSTED = "active", "acknowledged", "exhausted"
+
+
+# The delivery loop's statements, built once (a busy notifier runs them several times a second, and
+# building a statement costs more than running it): parameters are bound at execution.
+_N = notifications.c
+_QUEUE: dict[str, Any] = {}  # per backend (built on first use)
+_DUE = or_(
+    and_(_N.status == PENDING, _N.next_attempt_at <= bindparam("now", type_=_N.next_attempt_at.type)),
+    and_(_N.status == SENDING, _N.claimed_until < bindparam("now", type_=_N.claimed_until.type)),
+)
+_CLAIM_IDS = (
+    select(_N.id)
+    .where(_DUE)
+    .order_by(_N.next_attempt_at, _N.created_at, _N.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(notifications)
+    .where(_N.id.in_(bindparam("ids", expanding=True)), _DUE)
+    .values(status=SENDING, claimed_until=bindparam("until", type_=_N.claimed_until.type))
+    .returning(*notifications.c)
+)
+
+
+def _finish(**values: Any) -> Any:
+    return (
+        update(notifications)
+        .where(_N.id == bindparam("b_id"))
+        .values(**values, claimed_until=None, attempts=_N.attempts + 1)
+    )
+
+
+_FINISH_SENT = _finish(status=SENT, sent_at=bindparam("b_at", type_=_N.sent_at.type), last_error=None)
+_FINISH_RETRY = _finish(
+    status=PENDING,
+    next_attempt_at=bindparam("b_retry_at", type_=_N.next_attempt_at.type),
+    last_error=bindparam("b_error"),
+)
+_FINISH_DEAD = _finish(status=DEAD, last_error=bindparam("b_error"))
+_ATTEMPT = insert(notification_attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,37 +120,22 @@ class NotificationRepository:
         if values.get("tenant_id") is not None:
             scoped(notifications, values["tenant_id"])  # validates the tenant id
         row = {"attempts": 0, "status": PENDING, "step": 0, **values, "id": new_id()}
-        statement = (
-            insert_for(self._connection, notifications)
-            .values(**row)
-            .on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
-            .returning(notifications.c.id)
-        )
-        return self._connection.execute(statement).scalar_one_or_none()
+        statement = _QUEUE.get(self._connection.dialect.name)
+        if statement is None:
+            statement = _QUEUE[self._connection.dialect.name] = (
+                insert_for(self._connection, notifications)
+                .on_conflict_do_nothing(index_elements=[_N.idempotency_key])
+                .returning(_N.id)
+            )
+        return self._connection.execute(statement, row).scalar_one_or_none()
 
     def claim(self, now: datetime, until: datetime, limit: int) -> builtins.list[NotificationRow]:
         """Provider-wide: take up to ``limit`` due notifications (and expired claims) for sending."""
-        due = or_(
-            and_(notifications.c.status == PENDING, notifications.c.next_attempt_at <= now),
-            and_(notifications.c.status == SENDING, notifications.c.claimed_until < now),
-        )
-        query = (
-            select(notifications.c.id)
-            .where(due)
-            .order_by(notifications.c.next_attempt_at, notifications.c.created_at, notifications.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = [row.id for row in self._connection.execute(query)]
+        ids = [row.id for row in self._connection.execute(_CLAIM_IDS, {"now": now, "limit": limit})]
         if not ids:
             return []
-        statement = (
-            update(notifications)
-            .where(notifications.c.id.in_(ids), due)
-            .values(status=SENDING, claimed_until=until)
-            .returning(*notifications.c)
-        )
-        rows = [_row(row._mapping) for row in self._connection.execute(statement)]
+        claimed = self._connection.execute(_CLAIM, {"ids": ids, "now": now, "until": until})
+        rows = [_row(row._mapping) for row in claimed]
         return sorted(rows, key=lambda r: (r.next_attempt_at, r.created_at, r.id))
 
     def finish(
@@ -123,28 +149,26 @@ class NotificationRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Record one attempt: sent (``ok``), retried at ``retry_at``, or dead (neither)."""
+        error = result[:2000]
         if ok:
-            values: dict[str, Any] = {"status": SENT, "sent_at": at, "last_error": None}
+            statement, values = _FINISH_SENT, {"b_id": notification_id, "b_at": at}
         elif retry_at is not None:
-            values = {"status": PENDING, "next_attempt_at": retry_at, "last_error": result[:2000]}
+            statement = _FINISH_RETRY
+            values = {"b_id": notification_id, "b_retry_at": retry_at, "b_error": error}
         else:
-            values = {"status": DEAD, "last_error": result[:2000]}
-        statement = (
-            update(notifications)
-            .where(notifications.c.id == notification_id)
-            .values(**values, claimed_until=None, attempts=notifications.c.attempts + 1)
-        )
-        if self._connection.execute(statement).rowcount == 0:
+            statement, values = _FINISH_DEAD, {"b_id": notification_id, "b_error": error}
+        if self._connection.execute(statement, values).rowcount == 0:
             raise NotFoundError(f"notification {notification_id} not found")
         self._connection.execute(
-            insert(notification_attempts).values(
-                id=new_id(),
-                notification_id=notification_id,
-                at=at,
-                ok=ok,
-                result=result[:2000],
-                duration_ms=duration_ms,
-            )
+            _ATTEMPT,
+            {
+                "id": new_id(),
+                "notification_id": notification_id,
+                "at": at,
+                "ok": ok,
+                "result": error,
+                "duration_ms": duration_ms,
+            },
         )
 
     def get(self, notification_id: str) -> NotificationRow:
