@@ -14,12 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from mimamori.domain.models import Alert, AlertStatus, Finding, Severity
 from mimamori.storage.bounded import fit
 from mimamori.storage.dialect import greatest, insert_for, least
-from mimamori.storage.scoping import found, scoped, scoped_any
+from mimamori.storage.scoping import found, scoped, scoped_any, scoped_param, tenant_list
 from mimamori.storage.tables import alerts, new_id
 
 
@@ -154,25 +165,18 @@ class AlertRepository:
 
     def get_many(self, tenant_id: str, alert_ids: Collection[str]) -> builtins.list[Alert]:
         """The tenant's alerts among ``alert_ids`` (others' ids are silently absent), oldest first."""
-        if not alert_ids:
-            return []
-        query = (
-            select(alerts)
-            .where(scoped(alerts, tenant_id), alerts.c.id.in_(sorted(set(alert_ids))))
-            .order_by(alerts.c.first_seen, alerts.c.id)
-        )
-        return [_alert(row._mapping) for row in self._connection.execute(query)]
+        return self._of(_GET_MANY, tenant_id, alert_ids)
 
     def of_incidents(self, tenant_id: str, incident_ids: Collection[str]) -> builtins.list[Alert]:
         """The tenant's alerts placed in ``incident_ids``, oldest first (the incidents' timelines)."""
-        if not incident_ids:
+        return self._of(_OF_INCIDENTS, tenant_id, incident_ids)
+
+    def _of(self, query: Select[Any], tenant_id: str, ids: Collection[str]) -> builtins.list[Alert]:
+        (tenant,) = tenant_list([tenant_id])
+        if not ids:
             return []
-        query = (
-            select(alerts)
-            .where(scoped(alerts, tenant_id), alerts.c.incident_id.in_(sorted(set(incident_ids))))
-            .order_by(alerts.c.first_seen, alerts.c.id)
-        )
-        return [_alert(row._mapping) for row in self._connection.execute(query)]
+        rows = self._connection.execute(query, {"b_tenant": tenant, "ids": sorted(set(ids))})
+        return [_alert(row._mapping) for row in rows]
 
     def place(self, tenant_id: str, alert_ids: Collection[str], incident_id: str | None) -> int:
         """Put the tenant's alerts in an incident (or take them out with None); returns how many."""
@@ -241,6 +245,17 @@ def _upsert(connection: Connection) -> Any:
 
 
 _UPSERTS: dict[str, Any] = {}  # backend name -> ``_upsert``
+# Built once (the notifier runs them for every alert it routes): the tenant and the ids are bound.
+_GET_MANY = (
+    select(alerts)
+    .where(scoped_param(alerts, "b_tenant"), alerts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(alerts.c.first_seen, alerts.c.id)
+)
+_OF_INCIDENTS = (
+    select(alerts)
+    .where(scoped_param(alerts, "b_tenant"), alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(alerts.c.first_seen, alerts.c.id)
+)
 
 
 def _filtered(query: Select[Any], severity: Severity | None, status: AlertStatus | None) -> Select[Any]:

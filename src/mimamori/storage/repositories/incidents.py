@@ -12,16 +12,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from mimamori.storage.bounded import fit
-from mimamori.storage.scoping import found, scoped, scoped_any
+from mimamori.storage.scoping import found, scoped, scoped_any, scoped_param, tenant_list
 from mimamori.storage.tables import incident_log, incidents, new_id, suppression_rules, utcnow
 
 RESOLVED = "resolved"
 OPEN = "open"  # a status filter: anything not resolved
 SORTS = ("recent", "severity", "newest")  # last activity; severity then oldest first; newest opened first
 _RANK = {"high": 3, "medium": 2, "low": 1}
+# Built once: the notifier reads incidents one by one, several times a second.
+_GET = select(incidents).where(scoped_param(incidents, "b_tenant"), incidents.c.id == bindparam("b_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +108,9 @@ class IncidentRepository:
 
     def get(self, tenant_id: str, incident_id: str) -> IncidentRow:
         """The tenant's incident, or NotFoundError (also for another tenant's)."""
-        query = select(incidents).where(scoped(incidents, tenant_id), incidents.c.id == incident_id)
-        return _incident(found(self._connection.execute(query).first(), "incident", incident_id))
+        (tenant,) = tenant_list([tenant_id])
+        row = self._connection.execute(_GET, {"b_tenant": tenant, "b_id": incident_id}).first()
+        return _incident(found(row, "incident", incident_id))
 
     def update(self, tenant_id: str, incident_id: str, values: Mapping[str, Any]) -> IncidentRow:
         statement = (

@@ -12,12 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
 from mimamori.errors import NotFoundError
 from mimamori.storage.dialect import insert_for
 from mimamori.storage.scoping import scoped
 from mimamori.storage.tables import new_id, outbox, utcnow
+
+# Built once: the notifier runs these on every round.
+_PENDING = (
+    select(outbox)
+    .where(outbox.c.sent_at.is_(None))
+    .order_by(outbox.c.created_at, outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.sent_at.is_(None))
+    .values(sent_at=bindparam("at", type_=outbox.c.sent_at.type), attempts=outbox.c.attempts + 1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +83,7 @@ class OutboxRepository:
 
     def pending(self, limit: int = 100) -> builtins.list[OutboxMessage]:
         """Provider-wide: unsent messages of every tenant, oldest first (the sender works for all tenants)."""
-        query = (
-            select(outbox)
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.created_at, outbox.c.id)
-            .limit(limit)
-        )
-        return [_message(row._mapping) for row in self._connection.execute(query)]
+        return [_message(row._mapping) for row in self._connection.execute(_PENDING, {"limit": limit})]
 
     def list(self, tenant_id: str, limit: int = 100) -> builtins.list[OutboxMessage]:
         """The tenant's messages, newest first (what was sent to this customer)."""
@@ -96,12 +103,8 @@ class OutboxRepository:
         """``mark_sent`` for the pending ones among ``message_ids``, in one statement; returns how many."""
         if not message_ids:
             return 0
-        statement = (
-            update(outbox)
-            .where(outbox.c.id.in_(sorted(set(message_ids))), outbox.c.sent_at.is_(None))
-            .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1)
-        )
-        return int(self._connection.execute(statement).rowcount)
+        values = {"ids": sorted(set(message_ids)), "at": utcnow()}
+        return int(self._connection.execute(_MARK_SENT, values).rowcount)
 
     def mark_failed(self, message_id: str) -> None:
         """Record a failed delivery attempt; the message stays pending (escalation reads ``attempts``)."""

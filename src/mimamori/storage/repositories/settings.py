@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from mimamori.storage.dialect import insert_for
-from mimamori.storage.scoping import scoped
+from mimamori.storage.scoping import scoped, scoped_param, tenant_list
 from mimamori.storage.tables import tenant_settings, utcnow
+
+# Built once: the notifier reads a tenant's policy in every round that routes its alerts.
+_GET = select(tenant_settings.c.value).where(
+    scoped_param(tenant_settings, "b_tenant"), tenant_settings.c.name == bindparam("b_name")
+)
 
 
 class SettingsRepository:
@@ -23,10 +28,8 @@ class SettingsRepository:
 
     def get(self, tenant_id: str, name: str) -> dict[str, Any] | None:
         """The tenant's document ``name``, or None when it was never set."""
-        query = select(tenant_settings.c.value).where(
-            scoped(tenant_settings, tenant_id), tenant_settings.c.name == name
-        )
-        value = self._connection.execute(query).scalar_one_or_none()
+        (tenant,) = tenant_list([tenant_id])
+        value = self._connection.execute(_GET, {"b_tenant": tenant, "b_name": name}).scalar_one_or_none()
         return dict(value) if isinstance(value, dict) else None
 
     def put(self, tenant_id: str, name: str, value: dict[str, Any]) -> None:
