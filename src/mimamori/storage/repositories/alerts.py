@@ -30,7 +30,7 @@ from sqlalchemy import (
 from mimamori.domain.models import Alert, AlertStatus, Finding, Severity
 from mimamori.storage.bounded import fit
 from mimamori.storage.dialect import greatest, insert_for, least
-from mimamori.storage.scoping import found, scoped, scoped_any, scoped_param, tenant_list
+from mimamori.storage.scoping import found, scoped, scoped_any, scoped_in, tenant_list
 from mimamori.storage.tables import alerts, new_id
 
 
@@ -165,17 +165,17 @@ class AlertRepository:
 
     def get_many(self, tenant_id: str, alert_ids: Collection[str]) -> builtins.list[Alert]:
         """The tenant's alerts among ``alert_ids`` (others' ids are silently absent), oldest first."""
-        return self._of(_GET_MANY, tenant_id, alert_ids)
+        return self._of(ALERTS_BY_ID, tenant_id, alert_ids)
 
     def of_incidents(self, tenant_id: str, incident_ids: Collection[str]) -> builtins.list[Alert]:
         """The tenant's alerts placed in ``incident_ids``, oldest first (the incidents' timelines)."""
-        return self._of(_OF_INCIDENTS, tenant_id, incident_ids)
+        return self._of(ALERTS_OF_INCIDENTS, tenant_id, incident_ids)
 
     def _of(self, query: Select[Any], tenant_id: str, ids: Collection[str]) -> builtins.list[Alert]:
-        (tenant,) = tenant_list([tenant_id])
+        tenants = tenant_list([tenant_id])
         if not ids:
             return []
-        rows = self._connection.execute(query, {"b_tenant": tenant, "ids": sorted(set(ids))})
+        rows = self._connection.execute(query, {"tenants": tenants, "ids": sorted(set(ids))})
         return [_alert(row._mapping) for row in rows]
 
     def place(self, tenant_id: str, alert_ids: Collection[str], incident_id: str | None) -> int:
@@ -245,15 +245,15 @@ def _upsert(connection: Connection) -> Any:
 
 
 _UPSERTS: dict[str, Any] = {}  # backend name -> ``_upsert``
-# Built once (the notifier runs them for every alert it routes): the tenant and the ids are bound.
-_GET_MANY = (
+# Built once (triage and the notifier run them for every batch and round): tenants and ids are bound.
+ALERTS_BY_ID = (
     select(alerts)
-    .where(scoped_param(alerts, "b_tenant"), alerts.c.id.in_(bindparam("ids", expanding=True)))
+    .where(scoped_in(alerts, "tenants"), alerts.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(alerts.c.first_seen, alerts.c.id)
 )
-_OF_INCIDENTS = (
+ALERTS_OF_INCIDENTS = (
     select(alerts)
-    .where(scoped_param(alerts, "b_tenant"), alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .where(scoped_in(alerts, "tenants"), alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
     .order_by(alerts.c.first_seen, alerts.c.id)
 )
 

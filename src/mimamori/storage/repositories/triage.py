@@ -21,7 +21,7 @@ from mimamori.domain.models import Alert
 from mimamori.errors import NotFoundError
 from mimamori.storage.bounded import fit
 from mimamori.storage.dialect import insert_for
-from mimamori.storage.repositories.alerts import _alert
+from mimamori.storage.repositories.alerts import ALERTS_BY_ID, ALERTS_OF_INCIDENTS, _alert
 from mimamori.storage.repositories.incidents import RESOLVED, IncidentRow, SuppressionRule, _incident, _rule
 from mimamori.storage.scoping import scoped_in, scoped_param, tenant_list
 from mimamori.storage.tables import (
@@ -45,16 +45,6 @@ def _param(name: str, column: str) -> Any:
     return bindparam(f"b_{name}", type_=incidents.c[column].type)
 
 
-_ALERTS = (
-    select(alerts)
-    .where(scoped_in(alerts, "tenants"), alerts.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(alerts.c.first_seen, alerts.c.id)
-)
-_PLACED = (
-    select(alerts)
-    .where(scoped_in(alerts, "tenants"), alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
-    .order_by(alerts.c.first_seen, alerts.c.id)
-)
 _RULES = (
     select(suppression_rules)
     .where(
@@ -130,13 +120,13 @@ class TriageRepository:
     def alerts(self, wanted: Mapping[str, Collection[str]]) -> list[tuple[Alert, str | None]]:
         """The alerts ``wanted`` (tenant id → alert ids), oldest first within each tenant, each with the
         suppression rule that silenced it (None: not suppressed)."""
-        rows = self._select(_ALERTS, wanted, "id")
+        rows = self._select(ALERTS_BY_ID, wanted, "id")
         rows.sort(key=lambda row: (row.first_seen, row.id))
         return [(_alert(row._mapping), row.suppressed_by) for row in rows]
 
     def placed_alerts(self, wanted: Mapping[str, Collection[str]]) -> list[Alert]:
         """The alerts placed in the incidents ``wanted`` (tenant id → incident ids), oldest first."""
-        rows = self._select(_PLACED, wanted, "incident_id")
+        rows = self._select(ALERTS_OF_INCIDENTS, wanted, "incident_id")
         rows.sort(key=lambda row: (row.first_seen, row.id))
         return [_alert(row._mapping) for row in rows]
 
