@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,45 @@ def test_without_on_call_the_soc_mailbox_is_told(db: Database, settings: Setting
     with read_only(db) as uow:
         rows = uow.notifications.list(tenant)
     assert [(r.address, r.recipient) for r in rows] == [("soc@provider.example", "soc")]
+
+
+def test_the_notifier_checks_escalations_every_few_seconds_and_drains_full_claims(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Notifier.tick`` with a clock: the due-escalation check runs on the first round, then only once
+    ``ESCALATE_SECONDS`` of clock have passed (or when forced), so a step due now is sent at most that
+    late; a claim that came back full is followed by another, so everything due is attempted."""
+    from mimamori.services import notify_plan
+    from mimamori.services.notifier import ESCALATE_SECONDS, Notifier
+    from mimamori.services.notify_delivery import Deliverer
+
+    calls: list[datetime] = []
+    real = notify_plan.escalate_due
+
+    def counting(db: Database, s: Settings, now: datetime) -> Any:
+        calls.append(now)
+        return real(db, s, now)
+
+    monkeypatch.setattr(notify_plan, "escalate_due", counting)
+    clock = [NOW]
+    mail = Settings(data_dir=settings.data_dir, secret_key=SECRET, mail_dir=settings.data_dir / "mail")
+    notifier = Notifier(world.db, mail, clock=lambda: clock[0])
+    world.alert(world.a, "r1", Severity.HIGH)
+    notifier.tick(schedule=False)
+    assert len(calls) == 1
+    clock[0] = NOW + timedelta(seconds=ESCALATE_SECONDS - 1)
+    notifier.tick(schedule=False)
+    assert len(calls) == 1  # too soon: skipped
+    notifier.tick(schedule=True)
+    assert len(calls) == 2  # forced
+    clock[0] = NOW + timedelta(minutes=15)  # the first step is due
+    notifier.tick(schedule=False)
+    assert len(calls) == 3
+    assert addresses(world.sent(world.a), step=1, channel="email") == {"owner@a.example"}
+    # More due at once than one claim takes: the round claims again until a claim comes back short.
+    original = Deliverer.run_once
+    monkeypatch.setattr(Deliverer, "run_once", lambda self, limit=2: original(self, 2))
+    ids = [notify.queue_test(world.db, None, mail, "email", f"t{n}@provider.example") for n in range(5)]
+    clock[0] = datetime.now(UTC) + timedelta(seconds=1)  # the test messages are due from now on
+    assert notifier.tick(schedule=False) >= 5  # claims of 2, 2, ... until one comes back short
+    assert {notify.get_notification(world.db, None, i)["status"] for i in ids} == {"sent"}
