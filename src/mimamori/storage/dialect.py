@@ -6,12 +6,14 @@ constructs), never SELECT-then-INSERT, which races between two pipeline workers.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 Insert = postgresql.Insert | sqlite.Insert
+_T = TypeVar("_T")
 
 
 def insert_for(connection: Connection, table: Table) -> Insert:
@@ -37,3 +39,13 @@ def least(connection: Connection, left: ColumnElement[Any], right: ColumnElement
     if connection.dialect.name == "postgresql":
         return func.least(left, right, type_=left.type)
     return func.min(left, right, type_=left.type)
+
+
+def built_once(cache: dict[str, Any], connection: Connection, build: Callable[[Connection], _T]) -> _T:
+    """``build(connection)`` for the connection's backend, built on first use and kept in ``cache`` (for
+    hot statements that differ by backend: building a statement costs more than running it)."""
+    name = connection.dialect.name
+    statement: _T | None = cache.get(name)
+    if statement is None:
+        statement = cache[name] = build(connection)
+    return statement

@@ -18,10 +18,10 @@ import smtplib
 import ssl
 import threading
 from datetime import UTC, datetime
-from email._policybase import Compat32
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from typing import Any
 

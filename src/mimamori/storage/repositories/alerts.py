@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from mimamori.domain.models import Alert, AlertStatus, Finding, Severity
 from mimamori.storage.bounded import fit
-from mimamori.storage.dialect import greatest, insert_for, least
+from mimamori.storage.dialect import built_once, greatest, insert_for, least
 from mimamori.storage.scoping import found, scoped, scoped_any, scoped_in, tenant_list
 from mimamori.storage.tables import alerts, new_id
 
@@ -102,9 +102,7 @@ class AlertRepository:
             fit(alerts, _row(tenant_id, fingerprint, groups[(tenant_id, fingerprint)]))
             for tenant_id, fingerprint in sorted(groups)
         ]
-        statement = _UPSERTS.get(self._connection.dialect.name)
-        if statement is None:
-            statement = _UPSERTS[self._connection.dialect.name] = _upsert(self._connection)
+        statement = built_once(_UPSERTS, self._connection, _upsert)
         changes: dict[tuple[str, str], AlertChange] = {}
         for alert_id, tenant_id, fingerprint, count in self._connection.execute(statement, rows):
             # Existing alerts had count >= 1 before adding n: count == n exactly when this insert made it.

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, Update, and_, bindparam, func, insert, or_, select, update
 
 from mimamori.errors import NotFoundError
-from mimamori.storage.dialect import insert_for
+from mimamori.storage.dialect import built_once, insert_for
 from mimamori.storage.scoping import found, scoped
 from mimamori.storage.tables import alerts, incidents, new_id
 from mimamori.storage.tables_notify import escalations, notification_attempts, notifications, notify_marks
@@ -28,7 +28,7 @@ ACTIVE, ACKNOWLEDGED, EXHAUSTED = "active", "acknowledged", "exhausted"
 # The delivery loop's statements, built once (a busy notifier runs them several times a second, and
 # building a statement costs more than running it): parameters are bound at execution.
 _N = notifications.c
-_QUEUE: dict[str, Any] = {}  # per backend (built on first use)
+_QUEUE: dict[str, Any] = {}  # backend name -> ``_queue``
 _DUE = or_(
     and_(_N.status == PENDING, _N.next_attempt_at <= bindparam("now", type_=_N.next_attempt_at.type)),
     and_(_N.status == SENDING, _N.claimed_until < bindparam("now", type_=_N.claimed_until.type)),
@@ -48,7 +48,15 @@ _CLAIM = (
 )
 
 
-def _finish(**values: Any) -> Any:
+def _queue(connection: Connection) -> Any:
+    return (
+        insert_for(connection, notifications)
+        .on_conflict_do_nothing(index_elements=[_N.idempotency_key])
+        .returning(_N.id)
+    )
+
+
+def _finish(**values: Any) -> Update:
     return (
         update(notifications)
         .where(_N.id == bindparam("b_id"))
@@ -120,13 +128,7 @@ class NotificationRepository:
         if values.get("tenant_id") is not None:
             scoped(notifications, values["tenant_id"])  # validates the tenant id
         row = {"attempts": 0, "status": PENDING, "step": 0, **values, "id": new_id()}
-        statement = _QUEUE.get(self._connection.dialect.name)
-        if statement is None:
-            statement = _QUEUE[self._connection.dialect.name] = (
-                insert_for(self._connection, notifications)
-                .on_conflict_do_nothing(index_elements=[_N.idempotency_key])
-                .returning(_N.id)
-            )
+        statement = built_once(_QUEUE, self._connection, _queue)
         return self._connection.execute(statement, row).scalar_one_or_none()
 
     def claim(self, now: datetime, until: datetime, limit: int) -> builtins.list[NotificationRow]:
