@@ -205,3 +205,52 @@ def test_killed_worker_is_replaced_and_its_unacked_batches_redelivered(config: N
             await survivor.stop()
 
     run(scenario(), timeout=90)
+
+
+class SlowWorker(Worker):
+    """Takes ``delay`` seconds per batch, so a backlog stays in the stream while the leases rebalance."""
+
+    delay = 0.05
+
+    async def _consume(self) -> None:
+        async for delivery in self.bus.deliveries():
+            await asyncio.sleep(self.delay)
+            self.acked.append(delivery.records[0].data.decode())
+            await delivery.ack()
+
+
+def test_partitions_move_from_the_worker_with_the_backlog_to_the_idle_one(config: NatsBusConfig) -> None:
+    """Split 4/4 by count, then all the records land in a's partitions: a hands part of them to b
+    (after its on_revoked), and every batch is still consumed exactly once by the pair."""
+
+    async def scenario() -> None:
+        events: list[tuple[str, str, int]] = []
+        a, b = SlowWorker("a", config, events), SlowWorker("b", config, events)
+        await a.start()
+        await until(lambda: len(a.bus.partitions_owned) == 8, 10, "a owns all 8")
+        await b.start()
+        await until(lambda: len(b.bus.partitions_owned) == 4 == len(a.bus.partitions_owned), 15, "4/4 split")
+        busy = sorted(a.bus.partitions_owned)
+        publisher = NatsBus(config)
+        await publisher.start()
+        sent = [f"p{p}-{i}" for i in range(60) for p in busy]
+        for name in sent:  # 60 batches of 20 records in each of a's partitions, none in b's
+            p = int(name[1 : name.index("-")])
+            records = [RawRecord(tenant_for(p), "s", "f", name.encode(), NOW) for _ in range(20)]
+            await publisher.publish(records)
+        moved = await until(lambda: bool(b.bus.partitions_owned & set(busy)), 20, "a hands b busy partitions")
+        # Handed over after the old owner let go, and only some of them: the pair ends even, not swapped.
+        taken = sorted(b.bus.partitions_owned & set(busy))
+        assert 1 <= len(taken) <= 3, taken
+        for p in taken:
+            assert events.index(("a", "revoked", p)) < events.index(("b", "assigned", p))
+        await until(lambda: len(a.acked) + len(b.acked) >= len(sent), 40, "every batch consumed")
+        await asyncio.sleep(0.5)
+        assert set(a.acked + b.acked) == set(sent), "every batch consumed"
+        assert any(name.startswith(tuple(f"p{p}-" for p in taken)) for name in b.acked)
+        print(f"first hand-over {moved:.1f}s after the backlog arrived; b took {taken}")
+        await publisher.close()
+        await a.stop()
+        await b.stop()
+
+    run(scenario(), timeout=120)

@@ -12,8 +12,10 @@ can still be acked. What a dead worker fetched and never acked is redelivered af
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 import nats.errors
@@ -30,6 +32,7 @@ __all__ = ["NatsDelivery", "PartitionFetcher"]
 log = logging.getLogger(__name__)
 
 _NATS_ERRORS = (nats.errors.Error, OSError)
+WORK_HORIZON_SECONDS = 10.0
 
 
 class NatsDelivery:
@@ -94,6 +97,12 @@ class PartitionFetcher:
         self._queue: asyncio.Queue[NatsDelivery | None] = asyncio.Queue(config.buffer)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._pending: dict[int, int] = {}  # per partition: messages left in the stream after the last fetch
+        # Per partition, for work(): records handed out so far, records per message (moving average),
+        # records in the buffer; and (time, handed out + backlog per partition) about once a second.
+        self._records: dict[int, int] = {}
+        self._per_msg: dict[int, float] = {}
+        self._buffered: dict[int, int] = {}
+        self._marks: collections.deque[tuple[float, dict[int, float]]] = collections.deque()
         # Fetched and not yet acknowledged (buffered or being processed) -> partition. Their ack_wait is
         # renewed (``in_progress``) every ack_wait / 3, so a slow worker's backlog is never redelivered
         # behind its back; a partition that is given up stops renewing its messages.
@@ -119,7 +128,8 @@ class PartitionFetcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for p in wanted:
-            self._pending.pop(p, None)
+            for table in (self._pending, self._records, self._per_msg, self._buffered):
+                table.pop(p, None)
         for key, (_msg, p) in list(self._outstanding.items()):
             if p in wanted:  # the next owner gets what this worker has not acknowledged
                 self._outstanding.pop(key, None)
@@ -142,6 +152,8 @@ class PartitionFetcher:
             delivery = await self._queue.get()
             if delivery is None:
                 break
+            p = delivery.partition
+            self._buffered[p] = self._buffered.get(p, 0) - len(delivery.records)
             if self._holds(delivery.partition):
                 return delivery
             await delivery.nak()  # its lease was lost meanwhile: the next owner gets it
@@ -159,6 +171,29 @@ class PartitionFetcher:
 
     def depth(self) -> int:
         return self._queue.qsize() + sum(self._pending.values())
+
+    def work(self, horizon: float = WORK_HORIZON_SECONDS) -> dict[int, float]:
+        """Records each fetched partition needs: its backlog (messages left in the stream times records
+        per message, plus the records buffered here) and the records that arrived in the last
+        ``horizon`` seconds. What load balancing weighs.
+
+        Arrivals are what was handed out plus how much the backlog grew, so a worker that cannot keep up
+        still reports the demand, not its own speed. They are counted from a partition's first fetch on,
+        so a backlog found there is not also counted as an arrival."""
+        now = time.monotonic()
+        stream = {p: self._pending[p] * self._per_msg.get(p, 0.0) for p in self._tasks if p in self._pending}
+        arrived = {p: self._records.get(p, 0) + left for p, left in stream.items()}  # fetched + left
+        backlog = {p: left + max(0, self._buffered.get(p, 0)) for p, left in stream.items()}
+        marks = self._marks
+        if not marks or now - marks[-1][0] >= 1.0:
+            marks.append((now, arrived))
+        while len(marks) > 1 and now - marks[1][0] >= horizon:
+            marks.popleft()  # keep one mark at least ``horizon`` old as the baseline
+        out = dict.fromkeys(self._tasks, 0.0)
+        for p, total in arrived.items():
+            base = next((mark[p] for _, mark in marks if p in mark), total)
+            out[p] = backlog[p] + max(0.0, total - base)
+        return out
 
     # -- internals --------------------------------------------------------------------------------------
     async def _keep_alive(self) -> None:
@@ -246,5 +281,9 @@ class PartitionFetcher:
                         await rest.nak()
                 raise
             self._counts["delivered"] += 1
+            self._records[p] = self._records.get(p, 0) + len(records)
+            self._buffered[p] = self._buffered.get(p, 0) + len(records)
+            average = self._per_msg.get(p)
+            self._per_msg[p] = len(records) if average is None else 0.9 * average + 0.1 * len(records)
             if delivery.redelivered:
                 self._counts["redelivered"] += 1

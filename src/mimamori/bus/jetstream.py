@@ -24,8 +24,9 @@ duplicates that part: delivery is at-least-once everywhere, alert fingerprints m
 
 Workers (``deliveries()``; a publisher-only process never joins): each worker heartbeats in the KV
 bucket ``<prefix>_workers`` and holds partitions through leases in ``<prefix>_leases``
-(:mod:`mimamori.bus.leases`: fair share ``ceil(P / live workers)``, compare-and-set claims and renewals,
-server-side TTL). Per owned partition a durable pull consumer ``<prefix>_raw_<p>`` (explicit ack,
+(:mod:`mimamori.bus.leases`: compare-and-set claims and renewals, server-side TTL; partitions move so
+that workers carry equal work, measured as each partition's backlog and recent rate, see
+:mod:`mimamori.bus.balance`). Per owned partition a durable pull consumer ``<prefix>_raw_<p>`` (explicit ack,
 ``max_ack_pending``, ``ack_wait``) is fetched (:mod:`mimamori.bus.consumer`). ``on_assigned(partitions)``
 is awaited before fetching them starts, ``on_revoked(partitions)`` after it stopped (restore and save
 per-partition detector state there, e.g. in :class:`mimamori.bus.state_store.NatsStateStore`); a
@@ -298,11 +299,15 @@ class NatsBus:
                 on_assigned=self._assigned,
                 on_revoked=self._revoked,
                 replicas=self.config.replicas,
+                work=self._work,
             )
             self._fetcher = PartitionFetcher(js, self.config, leases.holds, self._counts)
             self._leases = leases
             await leases.start()
         return self._fetcher
+
+    def _work(self) -> dict[int, float]:
+        return self._fetcher.work() if self._fetcher is not None else {}
 
     async def _assigned(self, partitions: frozenset[int]) -> None:
         if self._on_assigned is not None:

@@ -2,20 +2,24 @@
 
 Two buckets, both with a per-bucket TTL so that expiry is decided by the server's clock alone:
 
-- ``<prefix>_workers``: one key per live worker, rewritten every ``heartbeat_interval``; a worker that
-  stops heartbeating disappears after ``member_ttl``.
+- ``<prefix>_workers``: one key per live worker, rewritten every ``heartbeat_interval`` with the weight of
+  each partition it owns (:mod:`mimamori.bus.balance`: 1 + the records it expects to process for it
+  soon); a worker that stops heartbeating disappears after ``member_ttl``.
 - ``<prefix>_leases``: key ``p.<n>`` holds the worker id owning partition n. A worker claims a free
   partition with KV *create* (fails if the key exists) and renews it every ``renew_interval`` with
   *update* at the last revision it wrote (compare-and-set); a lease that is not renewed disappears after
-  ``lease_ttl`` and becomes free.
+  ``lease_ttl`` and becomes free. Key ``h.<n>`` names the worker a partition is being handed to.
 
-Each worker aims at its fair share ``ceil(P / live workers)``: it claims free partitions (in a
-worker-specific rendezvous order, so workers rarely race for the same key) until it has its share and
-releases its least preferred ones when it holds more (another worker joined). A partition nobody took
-for ``member_ttl + rebalance_interval`` (its share arithmetic was based on a dead member) is claimed by
-anyone. Locally a lease is valid until ``lease_ttl - safety_margin`` after the renewal request that
-succeeded was *sent*, so a worker cut off from NATS stops using a partition before the server lets
-another worker take it. A failed CAS means someone else owns it: the lease is dropped at once.
+Free partitions: a worker claims those handed to it, and others (in a worker-specific rendezvous order,
+so workers rarely race for the same key) until it holds ``ceil(P / live workers)``. A partition nobody
+took for ``member_ttl + rebalance_interval`` (its hand-over target or the share arithmetic was based on
+a dead member) is claimed by anyone. Balance: a worker whose partitions weigh clearly more than the
+lightest worker's hands that worker the partitions that even the pair out (:func:`balance.plan_moves`),
+and neither within ``2 * heartbeat_interval`` of its last hand-over nor of its last claim, so that the
+heartbeats it decides on show the previous move; in an idle cluster this is a split by count.
+Locally a lease is valid until ``lease_ttl - safety_margin`` after the renewal request that succeeded
+was *sent*, so a worker cut off from NATS stops using a partition before the server lets another worker
+take it. A failed CAS means someone else owns it: the lease is dropped at once.
 
 Callbacks are awaited one at a time by the rebalance task: ``on_assigned`` after the claim and before
 the caller starts fetching, ``on_revoked`` for lost or released partitions; a released key is deleted
@@ -31,20 +35,23 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
+
+from mimamori.bus.balance import decode_weights, encode_weights, plan_moves, valid_worker_id
 
 __all__ = ["LeaseTimings", "PartitionHandler", "PartitionLeases"]
 
 log = logging.getLogger(__name__)
 
 PartitionHandler = Callable[[frozenset[int]], Awaitable[None]]
+WorkProbe = Callable[[], Mapping[int, float]]  # records each owned partition will need soon
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +92,14 @@ def _not_cancelled() -> bool:
     return True
 
 
-def _parse_key(key: str) -> int | None:
-    head, _, number = key.partition(".")
-    return int(number) if head == "p" and number.isascii() and number.isdigit() and len(number) < 9 else None
+def _hint_key(p: int) -> str:
+    return f"h.{p}"
+
+
+def _parse_key(key: str, head: str = "p") -> int | None:
+    first, _, number = key.partition(".")
+    ok = first == head and number.isascii() and number.isdigit() and len(number) < 9
+    return int(number) if ok else None
 
 
 class PartitionLeases:
@@ -104,6 +116,7 @@ class PartitionLeases:
         on_assigned: PartitionHandler,
         on_revoked: PartitionHandler,
         replicas: int = 1,
+        work: WorkProbe | None = None,
     ) -> None:
         timings.check()
         self._js, self._prefix, self._partitions = js, prefix, partitions
@@ -111,7 +124,10 @@ class PartitionLeases:
         self._t = timings
         self._on_assigned, self._on_revoked = on_assigned, on_revoked
         self._replicas = replicas
+        self._work = work
         self._leases: dict[int, _Lease] = {}
+        self._acquired: dict[int, float] = {}  # partition -> time.monotonic() of its claim
+        self._last_move = float("-inf")
         self._lost: set[int] = set()
         self._releasing: set[int] = set()
         self._free_since: dict[int, float] = {}
@@ -203,9 +219,14 @@ class PartitionLeases:
         )
         return await self._js.create_key_value(config)
 
+    def _weights(self) -> dict[int, float]:
+        """This worker's partitions and their weights (1 + expected records)."""
+        work = self._work() if self._work is not None else {}
+        return {p: 1.0 + max(0.0, work.get(p, 0.0)) for p in self._leases}
+
     async def _heartbeat(self) -> None:
         assert self._workers_kv is not None
-        await self._workers_kv.put(self.worker_id, str(len(self._leases)).encode())
+        await self._workers_kv.put(self.worker_id, encode_weights(self._weights()))
 
     async def _renew(self) -> None:
         async with self._cas:
@@ -234,48 +255,97 @@ class PartitionLeases:
                 self._lost.add(p)
         self._wake.set()
 
-    async def _live_workers(self) -> int:
+    async def _members(self) -> dict[str, dict[int, float]]:
+        """Every live worker's partitions and weights from its last heartbeat; this worker's are fresh."""
         assert self._workers_kv is not None
         try:
-            members = set(await self._workers_kv.keys())
+            keys = await self._workers_kv.keys()
         except NoKeysError:
-            members = set()
-        return len(members | {self.worker_id})
+            keys = []
+        members: dict[str, dict[int, float]] = {}
+        for key in keys:
+            if key == self.worker_id or not valid_worker_id(key):
+                continue
+            try:
+                entry = await self._workers_kv.get(key)
+            except KeyNotFoundError:
+                continue  # left meanwhile
+            members[key] = decode_weights(entry.value, self._partitions)
+        members[self.worker_id] = self._weights()
+        return members
 
-    async def _held(self) -> set[int]:
+    async def _keys(self, head: str) -> set[int]:
         assert self._leases_kv is not None
         try:
             keys = await self._leases_kv.keys()
         except NoKeysError:
             return set()
-        return {p for p in map(_parse_key, keys) if p is not None}
+        return {p for p in (_parse_key(key, head) for key in keys) if p is not None}
+
+    async def _held(self) -> set[int]:
+        return await self._keys("p")
+
+    async def _hints(self) -> dict[int, str]:
+        """Partition -> the worker it is being handed to."""
+        assert self._leases_kv is not None
+        hints: dict[int, str] = {}
+        for p in await self._keys("h"):
+            with contextlib.suppress(KeyNotFoundError):
+                entry = await self._leases_kv.get(_hint_key(p))
+                if entry.value:
+                    hints[p] = entry.value.decode("ascii", "replace")
+        return hints
 
     async def _rebalance(self) -> None:
-        share = math.ceil(self._partitions / await self._live_workers())
+        members = await self._members()
+        share = math.ceil(self._partitions / len(members))
         held = await self._held()
         now = time.monotonic()
         free = [p for p in self._order if p not in held and p not in self._leases]
         self._free_since = {p: self._free_since.get(p, now) for p in free}
-        mine = [p for p in self._order if p in self._leases]
-        if len(mine) > share:
-            await self._revoke(set(mine[share:]), release=True)
-            return
+        hints = await self._hints() if free else {}
         orphan_after = self._t.member_ttl + self._t.rebalance_interval
+        count = len(self._leases)
         claimed: dict[int, _Lease] = {}
         for p in free:
-            if len(mine) + len(claimed) >= share and now - self._free_since[p] < orphan_after:
+            target = hints.get(p)
+            taken = target in members or count + len(claimed) >= share  # handed to another, or share held
+            if target != self.worker_id and taken and now - self._free_since[p] < orphan_after:
                 continue
             lease = await self._claim(p)
             if lease is not None:
                 claimed[p] = lease
+                if target is not None and self._leases_kv is not None:  # the hint has served
+                    with contextlib.suppress(nats.errors.Error, OSError):
+                        await self._leases_kv.delete(_hint_key(p))
         if claimed:
             self._leases.update(claimed)
+            self._acquired.update(dict.fromkeys(claimed, now))
+            self._last_move = now  # give nothing away until the heartbeats show the new split
             log.info("worker %s: assigned partitions %s", self.worker_id, sorted(claimed))
             try:
                 await self._on_assigned(frozenset(claimed))
             except Exception:
                 log.exception("worker %s: on_assigned failed; partitions released", self.worker_id)
                 await self._release(set(claimed))
+            return
+        await self._balance(members, now)
+
+    async def _balance(self, members: dict[str, dict[int, float]], now: float) -> None:
+        """Hand partitions to the lightest worker when this one carries clearly more (module doc)."""
+        settle = 2 * self._t.heartbeat_interval
+        if now - self._last_move < settle:
+            return
+        movable = set(self._leases)
+        moves = plan_moves(self.worker_id, members, movable)
+        if not moves:
+            return
+        assert self._leases_kv is not None
+        self._last_move = now
+        for p, to in moves:
+            await self._leases_kv.put(_hint_key(p), to.encode())
+        log.info("worker %s: handing partitions %s over", self.worker_id, moves)
+        await self._revoke({p for p, _ in moves}, release=True)
 
     async def _claim(self, p: int) -> _Lease | None:
         assert self._leases_kv is not None
@@ -302,11 +372,14 @@ class PartitionLeases:
             else:
                 for p in partitions:
                     self._leases.pop(p, None)
+                    self._acquired.pop(p, None)
 
     async def _release(self, partitions: set[int]) -> None:
         """Forget these leases and delete their keys (if still ours), so another worker can claim them."""
         async with self._cas:
             revisions = {p: self._leases.pop(p).revision for p in partitions if p in self._leases}
+            for p in partitions:
+                self._acquired.pop(p, None)
             if self._leases_kv is not None:
                 for p, revision in revisions.items():
                     with contextlib.suppress(nats.errors.Error, OSError):  # it expires anyway
