@@ -26,6 +26,11 @@ SCHEDULE_SECONDS = (
 # Escalation steps are minutes apart, so the check for due steps need not run on every round (a busy
 # notifier runs several rounds a second, one per wake-up); it runs when this much clock time has passed.
 ESCALATE_SECONDS = 5.0
+# Under load the workers' commits wake the notifier many times a second, and each round has a fixed cost
+# (reading the outbox, its alerts, incidents and policies, claiming deliveries: ~10 statements). Rounds
+# start at least this far apart, so one round takes the alerts of several commits; an alert that wakes
+# an idle notifier is routed at once.
+ROUND_GAP_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -107,12 +112,14 @@ class Notifier:
         self._wake = asyncio.Event()
         try:
             while True:
+                started = time.monotonic()
                 try:
                     await asyncio.to_thread(self.tick)
                 except Exception:
                     log.exception("notification round failed; retrying")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.settings.notify_poll_seconds)
+                await asyncio.sleep(max(0.0, started + ROUND_GAP_SECONDS - time.monotonic()))
                 self._wake.clear()
         finally:
             self._loop = None

@@ -8,7 +8,7 @@ marked processed in the same transaction that queues the notifications it leads 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -165,12 +165,36 @@ def _who(uow: Repositories, tenant_id: str, now: datetime) -> tuple[list[Contact
 
 @dataclass(slots=True)
 class _Round:
-    """What one outbox round reads once: each tenant's policy and each incident (routing changes
-    neither), and each incident's "immediate" mark (kept current when the round puts one)."""
+    """What one outbox round reads once: each tenant's policy and contacts, each incident (routing
+    changes none of them), the on-call shifts, and each incident's "immediate" mark (kept current when
+    the round puts one). ``prefetch`` reads the incidents and policies of a round's alerts in one query
+    per tenant and one for all policies."""
 
     policies: dict[str, NotifyPolicy] = field(default_factory=dict)
     incidents: dict[tuple[str, str], IncidentRow | None] = field(default_factory=dict)
     told: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    contacts: dict[str, list[Contact]] = field(default_factory=dict)
+    shifts: list[OnCallShift] | None = None
+
+    def prefetch(self, queue: _Queue, alerts: Iterable[Alert]) -> None:
+        wanted: dict[str, set[str]] = {}
+        for alert in alerts:
+            if alert.incident_id is not None:
+                wanted.setdefault(alert.tenant_id, set()).add(alert.incident_id)
+        for tenant_id, ids in wanted.items():
+            rows = queue.uow.incidents.get_many(tenant_id, ids)
+            self.incidents.update({(tenant_id, i): rows.get(i) for i in ids})
+        documents = queue.uow.settings.get_many(list(wanted), DOCUMENT)
+        defaults = default_policy(queue.settings)
+        self.policies.update({t: policy_from(doc, defaults) for t, doc in documents.items()})
+
+    def who(self, queue: _Queue, tenant_id: str) -> tuple[list[Contact], list[OnCallShift]]:
+        contacts = self.contacts.get(tenant_id)
+        if contacts is None:
+            contacts = self.contacts[tenant_id] = queue.uow.contacts.list(tenant_id, active_only=True)
+        if self.shifts is None:
+            self.shifts = queue.uow.oncall.at(queue.now)
+        return contacts, self.shifts
 
     def policy(self, queue: _Queue, tenant_id: str) -> NotifyPolicy:
         found = self.policies.get(tenant_id)
@@ -211,7 +235,7 @@ def _route_alert(queue: _Queue, seen: _Round, alert: Alert | None, cause_at: dat
     told = seen.told_at(queue, tenant_id, row.id)
     if told is not None and Severity(told).rank >= severity.rank:
         return  # already told at this severity (or higher): one message per incident, not per alert
-    contacts, shifts = _who(uow, tenant_id, now)
+    contacts, shifts = seen.who(queue, tenant_id)
     if severity is Severity.HIGH:
         recipients = step_recipients(FIRST, contacts, shifts, policy.local(now), soc_fallback(queue.settings))
         not_before = None  # never held by quiet hours
@@ -250,6 +274,7 @@ def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResul
         messages = uow.outbox.pending(limit=OUTBOX_BATCH)
         alerts = _alerts_of(uow, messages)
         seen = _Round()
+        seen.prefetch(queue, alerts.values())
         for message in messages:
             if message.kind == "alert.created" and message.alert_id is not None:
                 alert = alerts.get((message.tenant_id, message.alert_id))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from mimamori.config import Settings
 from mimamori.domain import Finding, Role, Severity, User
@@ -328,3 +331,76 @@ def test_the_notifier_checks_escalations_every_few_seconds_and_drains_full_claim
     clock[0] = datetime.now(UTC) + timedelta(seconds=1)  # the test messages are due from now on
     assert notifier.tick(schedule=False) >= 5  # claims of 2, 2, ... until one comes back short
     assert {notify.get_notification(world.db, None, i)["status"] for i in ids} == {"sent"}
+
+
+def test_a_round_reads_incidents_and_policies_per_tenant_not_per_alert(world: World) -> None:
+    """The statements of an outbox round grow with its tenants, not with its alerts or incidents."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def round_statements(alerts: list[tuple[str, str, str]]) -> int:
+        for tenant, key, host in alerts:
+            world.alert(tenant, key, Severity.MEDIUM, host=host, level="medium")
+        statements.clear()
+        event.listen(world.db.engine, "before_cursor_execute", count)
+        try:
+            assert process_outbox(world.db, world.settings, NOW).outbox == len(alerts)
+        finally:
+            event.remove(world.db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    few = round_statements([(world.a, "m1", "PC-KEIRI-01"), (world.b, "m1", "PC-KEIRI-01")])
+    many = round_statements(
+        [
+            (t, f"m{i}-{host}", host)
+            for t in (world.a, world.b)
+            for i in range(2, 6)
+            for host in ("PC-KEIRI-01", "PC-2")
+        ]
+    )
+    with read_only(world.db) as uow:
+        assert len(uow.incidents.list(world.a)) == 2  # the second round touched two incidents per tenant
+    assert many == few, statements
+
+
+def test_rounds_woken_in_a_burst_start_at_least_the_round_gap_apart(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle notifier routes a new alert at once; wake-ups that keep coming (workers committing
+    alerts) are taken by rounds no closer than ``ROUND_GAP_SECONDS``."""
+    import asyncio
+    import time as clock
+
+    from mimamori.services.notifier import ROUND_GAP_SECONDS, Notifier
+
+    starts: list[float] = []
+    monkeypatch.setattr(Notifier, "tick", lambda self, schedule=None: starts.append(clock.monotonic()) or 0)
+    quiet = Settings(data_dir=settings.data_dir, secret_key=SECRET, notify_poll_seconds=30.0)
+    notifier = Notifier(world.db, quiet)
+
+    async def scenario() -> float:
+        task = asyncio.create_task(notifier.run())
+        while not starts:  # the first round runs on start
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(ROUND_GAP_SECONDS * 2)
+        woken = clock.monotonic()
+        notifier.wake()  # idle: routed at once
+        while len(starts) < 2:
+            await asyncio.sleep(0.005)
+        first_delay = starts[1] - woken
+        end = clock.monotonic() + ROUND_GAP_SECONDS * 5
+        while clock.monotonic() < end:  # a wake-up every 10 ms
+            notifier.wake()
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return first_delay
+
+    first_delay = asyncio.run(scenario())
+    assert first_delay < ROUND_GAP_SECONDS / 2
+    gaps = [b - a for a, b in itertools.pairwise(starts[1:])]
+    assert 3 <= len(gaps) <= 7, gaps  # ~5 rounds in 5 gaps' time, not one per wake-up (~100)
+    assert min(gaps) >= ROUND_GAP_SECONDS * 0.95, gaps

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from mimamori.storage.bounded import fit
-from mimamori.storage.scoping import found, scoped, scoped_any, scoped_param, tenant_list
+from mimamori.storage.scoping import found, scoped, scoped_any, scoped_in, scoped_param, tenant_list
 from mimamori.storage.tables import incident_log, incidents, new_id, suppression_rules, utcnow
 
 RESOLVED = "resolved"
@@ -36,6 +36,9 @@ SORTS = ("recent", "severity", "newest")  # last activity; severity then oldest 
 _RANK = {"high": 3, "medium": 2, "low": 1}
 # Built once: the notifier reads incidents one by one, several times a second.
 _GET = select(incidents).where(scoped_param(incidents, "b_tenant"), incidents.c.id == bindparam("b_id"))
+_GET_MANY = select(incidents).where(
+    scoped_in(incidents, "tenants"), incidents.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,14 @@ class IncidentRepository:
         (tenant,) = tenant_list([tenant_id])
         row = self._connection.execute(_GET, {"b_tenant": tenant, "b_id": incident_id}).first()
         return _incident(found(row, "incident", incident_id))
+
+    def get_many(self, tenant_id: str, incident_ids: Collection[str]) -> dict[str, IncidentRow]:
+        """The tenant's incidents among ``incident_ids``, by id (another tenant's are simply absent)."""
+        if not incident_ids:
+            return {}
+        params = {"tenants": tenant_list([tenant_id]), "ids": sorted(set(incident_ids))}
+        rows = (_incident(row._mapping) for row in self._connection.execute(_GET_MANY, params))
+        return {row.id: row for row in rows}
 
     def update(self, tenant_id: str, incident_id: str, values: Mapping[str, Any]) -> IncidentRow:
         statement = (

@@ -85,3 +85,15 @@ def test_rules_expire_and_alerts_count_for_the_preview(repos: Repositories, tena
     assert [r.id for r in repos.incidents.rules(tenant_a.id)] == [old.id, keep.id]
     assert [r.id for r in repos.incidents.rules(tenant_a.id, active_at=T0)] == [keep.id]
     assert repos.incidents.remove_rule(tenant_a.id, old.id)
+
+
+def test_get_many_returns_only_the_tenants_own_incidents(
+    repos: Repositories, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    mine = [make(repos, tenant_a.id, f"192.0.2.{i}") for i in range(3)]
+    theirs = make(repos, tenant_b.id)
+    found = repos.incidents.get_many(tenant_a.id, [*mine, theirs, "missing"])
+    assert sorted(found) == sorted(mine)
+    assert all(row.tenant_id == tenant_a.id and row.id == key for key, row in found.items())
+    assert repos.incidents.get_many(tenant_b.id, mine) == {}
+    assert repos.incidents.get_many(tenant_a.id, []) == {}
