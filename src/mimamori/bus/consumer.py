@@ -108,6 +108,8 @@ class PartitionFetcher:
         # behind its back; a partition that is given up stops renewing its messages.
         self._outstanding: dict[int, tuple[Msg, int]] = {}  # by id(): Msg is not hashable
         self._keeper: asyncio.Task[None] | None = None
+        self._fetching: set[int] = set()  # partitions with a fetch request in flight
+        self._stopping: set[int] = set()  # partitions whose fetch loop ends after its current request
         self._closed = False
 
     def start(self, partitions: Iterable[int]) -> None:
@@ -119,14 +121,26 @@ class PartitionFetcher:
             self._keeper = asyncio.create_task(self._keep_alive(), name="nats-in-progress")
 
     async def stop(self, partitions: Iterable[int]) -> None:
-        """Stop fetching; nak the buffered messages of these partitions. Returns once fetching stopped."""
+        """Stop fetching; nak the buffered messages of these partitions. Returns once fetching stopped.
+
+        A fetch request in flight is let finish (at most ``fetch_timeout``) and what it brings is nak'ed:
+        cancelling it would leave the messages the server already sent for it unacknowledged until
+        ``ack_wait`` (30 s), holding the partition's next owner back."""
         wanted = set(partitions)
-        tasks = [self._tasks.pop(p) for p in wanted if p in self._tasks]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        tasks = {p: self._tasks.pop(p) for p in wanted if p in self._tasks}
+        self._stopping |= set(tasks)
+        try:
+            for p, task in tasks.items():
+                if p not in self._fetching:
+                    task.cancel()
+            if tasks:
+                await asyncio.wait(tasks.values(), timeout=self._c.fetch_timeout + 1.0)
+            for task in tasks.values():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            self._stopping -= set(tasks)
         for p in wanted:
             for table in (self._pending, self._records, self._per_msg, self._buffered):
                 table.pop(p, None)
@@ -231,13 +245,24 @@ class PartitionFetcher:
             while True:
                 if task is not None and task.cancelling():  # a library swallowed our cancellation
                     raise asyncio.CancelledError
+                if p in self._stopping:
+                    return
                 if not self._holds(p):
                     await asyncio.sleep(0.1)  # the lease is going: this task is about to be cancelled
                     continue
                 try:
                     if sub is None:
                         sub = await self._bind(p)
-                    msgs = await sub.fetch(self._c.fetch_batch, timeout=self._c.fetch_timeout)
+                    self._fetching.add(p)
+                    try:
+                        msgs = await sub.fetch(self._c.fetch_batch, timeout=self._c.fetch_timeout)
+                    finally:
+                        self._fetching.discard(p)
+                    if p in self._stopping:  # given up meanwhile: hand these back at once
+                        for msg in msgs:
+                            with contextlib.suppress(*_NATS_ERRORS):
+                                await msg.nak()
+                        return
                 except TimeoutError:  # nats.errors.TimeoutError too
                     self._pending[p] = 0
                     continue  # nothing to fetch
