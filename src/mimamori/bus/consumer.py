@@ -4,9 +4,10 @@ A fetch task per owned partition binds the partition's durable pull consumer (cr
 explicit ack, filter ``<prefix>.raw.<p>``, ``max_ack_pending``, ``ack_wait``) and fetches batches of
 messages while the worker holds the partition's lease. Decoded messages wait in a bounded local buffer
 (a full buffer stops fetching). A message that is not an intact frame is terminated (never redelivered)
-and counted. When a partition is revoked, its task is cancelled and the messages of that partition still
-in the buffer are nak'ed so that the next owner gets them at once; a delivery already handed to the caller
-can still be acked. What a dead worker fetched and never acked is redelivered after ``ack_wait``.
+and counted. When a partition is revoked, its task ends after its fetch in flight (what that fetch
+brought is nak'ed) and the messages of that partition still in the buffer are nak'ed, so that the next
+owner gets them at once; a delivery already handed to the caller can still be acked. What a dead worker
+fetched and never acked is redelivered after ``ack_wait``.
 """
 
 from __future__ import annotations
