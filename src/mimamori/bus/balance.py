@@ -21,10 +21,10 @@ import math
 import re
 from collections.abc import Collection, Mapping
 
-__all__ = ["MIN_GAP", "decode_weights", "encode_weights", "plan_moves"]
+__all__ = ["MIN_GAP", "decode_weights", "encode_weights", "plan_moves", "valid_worker_id"]
 
 MIN_GAP = 1.5  # in weight units: an idle cluster moves a partition when counts differ by two
-_WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a KV key and part of every Nats-Msg-Id
 
 
 def encode_weights(weights: Mapping[int, float]) -> bytes:
@@ -50,6 +50,7 @@ def decode_weights(value: bytes | None, partitions: int) -> dict[int, float]:
 
 
 def valid_worker_id(value: str) -> bool:
+    """Whether ``value`` can name a worker (its heartbeat key, its messages' ids)."""
     return bool(_WORKER_ID.match(value))
 
 

@@ -25,7 +25,7 @@ duplicates that part: delivery is at-least-once everywhere, alert fingerprints m
 Workers (``deliveries()``; a publisher-only process never joins): each worker heartbeats in the KV
 bucket ``<prefix>_workers`` and holds partitions through leases in ``<prefix>_leases``
 (:mod:`mimamori.bus.leases`: compare-and-set claims and renewals, server-side TTL; partitions move so
-that workers carry equal work, measured as each partition's backlog and recent rate, see
+that workers carry equal work, measured as each partition's backlog and recent arrivals, see
 :mod:`mimamori.bus.balance`). Per owned partition a durable pull consumer ``<prefix>_raw_<p>`` (explicit ack,
 ``max_ack_pending``, ``ack_wait``) is fetched (:mod:`mimamori.bus.consumer`). ``on_assigned(partitions)``
 is awaited before fetching them starts, ``on_revoked(partitions)`` after it stopped (restore and save
@@ -46,7 +46,6 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Sequence
@@ -58,6 +57,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
+from mimamori.bus.balance import valid_worker_id
 from mimamori.bus.consumer import NatsDelivery, PartitionFetcher
 from mimamori.bus.leases import PartitionHandler, PartitionLeases
 from mimamori.bus.nats_config import NatsBusConfig
@@ -71,7 +71,6 @@ __all__ = ["NatsBus", "NatsBusConfig", "NatsBusStats", "NatsDelivery"]
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 1.0
-_WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a KV key and part of every Nats-Msg-Id
 _HEADROOM = 4096  # bytes of max_payload left for headers and the subject
 _NATS_ERRORS = (nats.errors.Error, OSError)
 
@@ -112,7 +111,7 @@ class NatsBus:
         worker_id: str | None = None,
     ) -> None:
         config.check()
-        if worker_id is not None and not _WORKER_ID.match(worker_id):
+        if worker_id is not None and not valid_worker_id(worker_id):
             raise ConfigError("worker id must be 1-64 characters of A-Z a-z 0-9 _ -")
         self.config = config
         self.worker_id = worker_id or _worker_id()
