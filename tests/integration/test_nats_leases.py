@@ -225,10 +225,8 @@ def test_partitions_move_from_the_worker_with_the_backlog_to_the_idle_one(config
 
     async def scenario() -> None:
         events: list[tuple[str, str, int]] = []
-        # A batch stranded by a hand-over comes back only after ack_wait. Known gap (CI, 2026-11-29): one
-        # run with ack_wait=120 s stranded a batch despite the graceful fetch stop, so a path remains;
-        # until it is found the test keeps the fixture's 3 s ack_wait and checks that nothing is lost.
-        slow_ack = config
+        # A batch stranded by a hand-over would come back only after ack_wait: 120 s is past the deadline.
+        slow_ack = dataclasses.replace(config, ack_wait=120.0)
         a, b = SlowWorker("a", slow_ack, events), SlowWorker("b", slow_ack, events)
         await a.start()
         await until(lambda: len(a.bus.partitions_owned) == 8, 10, "a owns all 8")

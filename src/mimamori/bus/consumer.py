@@ -5,8 +5,10 @@ explicit ack, filter ``<prefix>.raw.<p>``, ``max_ack_pending``, ``ack_wait``) an
 messages while the worker holds the partition's lease. Decoded messages wait in a bounded local buffer
 (a full buffer stops fetching). A message that is not an intact frame is terminated (never redelivered)
 and counted. When a partition is revoked, its task ends after its fetch in flight (what that fetch
-brought is nak'ed) and the messages of that partition still in the buffer are nak'ed, so that the next
-owner gets them at once; a delivery already handed to the caller can still be acked. What a dead worker
+brought is nak'ed), then what the server still sent for that fetch's pull request after it returned
+(it can outlive the fetch by the server's latency) is taken from the subscription and nak'ed, and so are
+the messages of that partition still in the buffer, so that the next owner gets them all at once; a
+delivery already handed to the caller can still be acked. What a dead worker
 fetched and never acked is redelivered after ``ack_wait``.
 """
 
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 
 _NATS_ERRORS = (nats.errors.Error, OSError)
 WORK_HORIZON_SECONDS = 10.0
+# How long after its last fetch returned a partition's subscription still waits for late messages of that
+# fetch's pull request before it unsubscribes (see PartitionFetcher._release).
+LATE_GRACE_SECONDS = 0.25
 
 
 class NatsDelivery:
@@ -135,7 +140,7 @@ class PartitionFetcher:
                 if p not in self._fetching:
                     task.cancel()
             if tasks:
-                await asyncio.wait(tasks.values(), timeout=self._c.fetch_timeout + 1.0)
+                await asyncio.wait(tasks.values(), timeout=self._c.fetch_timeout + LATE_GRACE_SECONDS + 5.0)
             for task in tasks.values():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -241,6 +246,7 @@ class PartitionFetcher:
     async def _fetch_loop(self, p: int) -> None:
         sub: JetStreamContext.PullSubscription | None = None
         backoff = self._c.retry_initial
+        last_fetch = 0.0
         task = asyncio.current_task()
         try:
             while True:
@@ -259,6 +265,7 @@ class PartitionFetcher:
                         msgs = await sub.fetch(self._c.fetch_batch, timeout=self._c.fetch_timeout)
                     finally:
                         self._fetching.discard(p)
+                        last_fetch = time.monotonic()
                     if p in self._stopping:  # given up meanwhile: hand these back at once
                         for msg in msgs:
                             with contextlib.suppress(*_NATS_ERRORS):
@@ -282,8 +289,30 @@ class PartitionFetcher:
                 await self._buffer(p, msgs)
         finally:
             if sub is not None:
-                with contextlib.suppress(*_NATS_ERRORS):
-                    await sub.unsubscribe()
+                await self._release(p, sub, last_fetch)
+
+    async def _release(self, p: int, sub: JetStreamContext.PullSubscription, last_fetch: float) -> None:
+        """Nak what reached the subscription after its last fetch returned, then unsubscribe.
+
+        A fetch can return before its pull request ends on the server (the request's expiry counts from
+        when the server got it), and what the server sends for it then waits in the subscription's queue
+        for the next fetch. Unsubscribing would drop those messages, unacknowledged, until ``ack_wait``:
+        so they are taken (for up to ``LATE_GRACE_SECONDS`` after the last fetch) and nak'ed."""
+        inbox = sub._sub  # nats-py keeps the deliveries no fetch took in the core subscription's queue
+        deadline = last_fetch + LATE_GRACE_SECONDS
+        try:
+            while True:
+                try:
+                    msg = await inbox.next_msg(timeout=max(0.001, deadline - time.monotonic()))
+                except _NATS_ERRORS:  # nats.errors.TimeoutError: nothing more came
+                    break
+                if JetStreamContext.is_status_msg(msg) is None:  # status messages carry no delivery
+                    self._counts["late_handed_back"] += 1
+                    with contextlib.suppress(*_NATS_ERRORS):
+                        await msg.nak()
+        finally:
+            with contextlib.suppress(*_NATS_ERRORS):
+                await sub.unsubscribe()
 
     async def _buffer(self, p: int, msgs: list[Msg]) -> None:
         for i, msg in enumerate(msgs):

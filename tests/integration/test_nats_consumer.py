@@ -1,0 +1,108 @@
+"""PartitionFetcher against the shared NATS server: what it hands back when a partition is given up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from tests.conftest import require_service
+from tests.support.nats_server import NATS_URL, delete_prefix, reachable, unique_prefix
+
+from mimamori.bus.consumer import PartitionFetcher
+from mimamori.bus.jetstream import NatsBus, NatsBusConfig, NatsBusStats
+from mimamori.bus.leases import LeaseTimings
+from mimamori.bus.partitions import partition
+from mimamori.domain import RawRecord
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FAST = LeaseTimings(
+    lease_ttl=4, renew_interval=1, member_ttl=4, heartbeat_interval=1, rebalance_interval=0.5, safety_margin=1
+)
+
+
+def run(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture
+def config() -> Iterator[NatsBusConfig]:
+    if not reachable(NATS_URL):
+        require_service("NATS", f"{NATS_URL} not reachable (see MIMAMORI_TEST_NATS_URL)")
+    prefix = unique_prefix()
+    # ack_wait far beyond the test: a message left unacknowledged would not come back in time.
+    yield NatsBusConfig(
+        url=NATS_URL, prefix=prefix, partitions=8, leases=FAST, ack_wait=120, fetch_timeout=0.5
+    )
+    run(delete_prefix(NATS_URL, prefix))
+
+
+class KeepsSubscription(PartitionFetcher):
+    """Remembers the pull subscription its fetch loop binds, so the test can address its inbox."""
+
+    sub: JetStreamContext.PullSubscription | None = None
+
+    async def _bind(self, p: int) -> JetStreamContext.PullSubscription:
+        self.sub = await super()._bind(p)
+        return self.sub
+
+
+def test_a_message_sent_after_the_last_fetch_returned_is_handed_back_when_the_partition_is_given_up(
+    config: NatsBusConfig,
+) -> None:
+    """A pull request can outlive the fetch that made it (its expiry counts from when the server got it);
+    what the server sends for it then waits in the subscription's queue. Giving the partition up must
+    nak it, not drop it with the subscription (it would be stranded for ack_wait, 120 s here)."""
+
+    async def scenario() -> None:
+        publisher = NatsBus(config)
+        await publisher.start()
+        nc = await nats.connect(config.url)
+        try:
+            holding = True
+            counts = dict.fromkeys(NatsBusStats.__slots__, 0)
+            fetcher = KeepsSubscription(nc.jetstream(), config, lambda p: holding, counts)
+            fetcher.start([0])
+            deadline = time.monotonic() + 10
+            while fetcher.sub is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            sub = fetcher.sub
+            assert sub is not None, "the fetch loop bound the partition's consumer"
+            holding = False  # the loop stops fetching (and keeps its subscription) ...
+            await asyncio.sleep(config.fetch_timeout + 0.5)  # ... once its fetch in flight has ended
+            before = sub.pending_msgs  # status messages (request timed out) may wait there already
+            # A pull request that is still open on the server, as one that outlived its fetch would be.
+            request = json.dumps({"batch": 1, "expires": 10_000_000_000}).encode()
+            await nc.publish(sub._nms, request, reply=sub._deliver)
+            tenant = next(f"tenant-{i}" for i in range(1000) if partition(f"tenant-{i}", 8) == 0)
+            await publisher.publish([RawRecord(tenant, "s", "f", b"late", NOW)])
+            deadline = time.monotonic() + 10
+            while sub.pending_msgs == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert sub.pending_msgs == before + 1, (
+                "the message waits in the subscription's queue, fetched by nobody"
+            )
+
+            await fetcher.stop([0])
+            assert counts["late_handed_back"] == 1
+
+            next_owner = await nc.jetstream().pull_subscribe_bind(
+                durable=config.durable(0), stream=config.stream
+            )
+            started = time.monotonic()
+            msgs = await next_owner.fetch(1, timeout=5)
+            assert time.monotonic() - started < 3, "redelivered at once, not after ack_wait"
+            assert msgs[0].metadata.num_delivered == 2
+            await msgs[0].ack()
+            await fetcher.close()
+        finally:
+            await nc.close()
+            await publisher.close()
+
+    run(scenario())
