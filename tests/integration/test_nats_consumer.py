@@ -106,3 +106,52 @@ def test_a_message_sent_after_the_last_fetch_returned_is_handed_back_when_the_pa
             await publisher.close()
 
     run(scenario())
+
+
+def test_waiting_takes_buffered_deliveries_without_waiting_and_hands_back_those_of_partitions_let_go(
+    config: NatsBusConfig,
+) -> None:
+    async def scenario() -> None:
+        publisher = NatsBus(config)
+        await publisher.start()
+        nc = await nats.connect(config.url)
+        try:
+            held = {0, 1}
+            counts = dict.fromkeys(NatsBusStats.__slots__, 0)
+            fetcher = PartitionFetcher(nc.jetstream(), config, lambda p: p in held, counts)
+            for p, n in ((0, 5), (1, 2)):
+                tenant = next(f"tenant-{i}" for i in range(1000) if partition(f"tenant-{i}", 8) == p)
+                for i in range(n):
+                    await publisher.publish([RawRecord(tenant, "s", "f", f"p{p}-{i}".encode(), NOW)] * 2)
+            fetcher.start([0, 1])
+            deadline = time.monotonic() + 10
+            while counts["delivered"] < 7 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert counts["delivered"] == 7, "everything is buffered"
+            held.discard(1)  # partition 1 is being given up: its fetch loop stops fetching ...
+            await asyncio.sleep(config.fetch_timeout + 0.5)  # ... once its fetch in flight has ended
+
+            first = await fetcher.waiting(3)
+            assert [d.partition for d in first] == [0, 0], "until 3 records: two batches of two"
+            rest = await fetcher.waiting(100)
+            assert [d.partition for d in rest] == [0, 0, 0]
+            started = time.monotonic()
+            assert await fetcher.waiting(100) == []
+            assert time.monotonic() - started < 0.1, "an empty buffer is not waited on"
+            assert sorted(d.records[0].data for d in first + rest) == [f"p0-{i}".encode() for i in range(5)]
+
+            next_owner = await nc.jetstream().pull_subscribe_bind(
+                durable=config.durable(1), stream=config.stream
+            )
+            msgs = await next_owner.fetch(2, timeout=3)
+            assert [m.metadata.num_delivered for m in msgs] == [2, 2], "partition 1's batches were nak'ed"
+            for msg in msgs:
+                await msg.ack()
+            for delivery in first + rest:
+                await delivery.ack()
+            await fetcher.close()
+        finally:
+            await nc.close()
+            await publisher.close()
+
+    run(scenario())

@@ -179,6 +179,25 @@ class PartitionFetcher:
             await delivery.nak()  # its lease was lost meanwhile: the next owner gets it
         return None
 
+    async def waiting(self, max_records: int) -> list[NatsDelivery]:
+        """Deliveries of held partitions already buffered (none is waited for), until ``max_records``
+        records are reached (the last one may pass it)."""
+        out: list[NatsDelivery] = []
+        total = 0
+        while total < max_records and not self._closed and not self._queue.empty():
+            delivery = self._queue.get_nowait()
+            if delivery is None:  # closing: leave the wake-up for get()
+                self._queue.put_nowait(None)
+                break
+            p = delivery.partition
+            self._buffered[p] = self._buffered.get(p, 0) - len(delivery.records)
+            if self._holds(p):
+                out.append(delivery)
+                total += len(delivery.records)
+            else:
+                await delivery.nak()
+        return out
+
     async def close(self) -> None:
         await self.stop(list(self._tasks))
         self._closed = True

@@ -197,6 +197,11 @@ class NatsBus:
                 return
             yield delivery
 
+    async def waiting(self, max_records: int) -> list[NatsDelivery]:
+        """Batches of owned partitions already buffered, taken without waiting, until about
+        ``max_records`` records: a busy worker processes them with the one it got as one transaction."""
+        return await self._fetcher.waiting(max_records) if self._fetcher is not None else []
+
     def depth(self) -> int:
         """Batches buffered locally plus those left in the owned partitions' consumers."""
         return self._fetcher.depth() if self._fetcher is not None else 0

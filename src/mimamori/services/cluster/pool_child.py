@@ -86,6 +86,9 @@ class _PipeDelivery:
         for batch_id in self.batch_ids:
             self.source.answer(batch_id)
 
+    async def nak(self) -> None:
+        """Nothing to do: a child's partition never moves (its successor gets unanswered parts again)."""
+
 
 class _PipeSource:
     """The child's side of the pipe: batches in, answers out (a reader thread feeds the event loop)."""
@@ -101,6 +104,10 @@ class _PipeSource:
     @property
     def partitions_owned(self) -> frozenset[int]:
         return frozenset({self.owned})
+
+    async def waiting(self, max_records: int) -> Sequence[PartitionDelivery]:
+        """None: :meth:`deliveries` already joins the parts that wait."""
+        return ()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()

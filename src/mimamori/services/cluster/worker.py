@@ -3,10 +3,13 @@
 A worker owns some of the bus's partitions (leases in a NATS key-value bucket, see
 :mod:`mimamori.bus.jetstream`), runs each delivered batch through the same :class:`Pipeline` as ``serve``
 (parse → detect → alerts, incidents and outbox rows in one PostgreSQL transaction → event archive) and
-acknowledges the batch only after that transaction committed. A batch that fails (the database is down,
-a bug) is retried with backoff while the worker still owns its partition; if the partition moves
-meanwhile, it is left unacknowledged and its next owner gets it. Alert fingerprints are unique, so a
-batch processed twice creates no second alert and no second notification.
+acknowledges the batch only after that transaction committed. Batches already waiting in the bus's
+buffer when one arrives are processed with it as one (up to ``JOIN_RECORDS`` records): a busy worker pays
+the per-transaction costs (counters, commit, PostgreSQL's work per commit) once for many of the
+receivers' small per-partition messages. A batch that fails (the database is down, a bug) is retried
+with backoff while the worker still owns its partitions; the batches of a partition that moves meanwhile
+are handed back (nak) to its next owner. Alert fingerprints are unique, so a batch processed twice
+creates no second alert and no second notification.
 
 The behaviour detectors keep per-tenant state; each owned partition has its own (see
 :mod:`.partitioned`). It is saved to the shared state store every ``STATE_SAVE_SECONDS``, when the
@@ -23,7 +26,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from mimamori.bus.base import Delivery
@@ -45,17 +48,26 @@ ARCHIVE_TICK_SECONDS = 5.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 MAX_STATE_BYTES = 256 * 1024 * 1024
+JOIN_RECORDS = 4_000  # batches already waiting are processed together up to about this many records
 
 
 class PartitionDelivery(Delivery, Protocol):
     @property
     def partition(self) -> int: ...
 
+    async def nak(self) -> None:
+        """Not processed here: the partition's (next) owner gets the batch again at once."""
+        ...
+
 
 class PartitionSource(Protocol):
     """The worker side of the bus: batches of the partitions this worker owns."""
 
     def deliveries(self) -> AsyncIterator[PartitionDelivery]: ...
+
+    async def waiting(self, max_records: int) -> Sequence[PartitionDelivery]:
+        """Batches already buffered (none is waited for), until about ``max_records`` records."""
+        ...
 
     @property
     def partitions_owned(self) -> frozenset[int]: ...
@@ -115,7 +127,7 @@ class Worker:
         )
         self.processed = BatchResult()
         self.retries = 0
-        self.abandoned = 0  # batches left to a partition's next owner after the lease moved
+        self.abandoned = 0  # batches handed back to a partition's next owner after the lease moved
         self._indicator_stamp = self._stamp()
 
     # -- partition hand-over (called by the bus) ---------------------------------------------------
@@ -170,35 +182,43 @@ class Worker:
             log.exception("could not save the state of partition %d", partition)
 
     # -- batches -----------------------------------------------------------------------------------
-    async def handle(self, delivery: PartitionDelivery, source: PartitionSource) -> bool:
-        """Process one batch and acknowledge it after the commit; False if it was left to another owner."""
+    async def handle(self, deliveries: Sequence[PartitionDelivery], source: PartitionSource) -> int:
+        """Process batches as one and acknowledge them after the commit; returns how many were acked
+        (fewer when partitions moved while a failing batch was retried: those are handed back)."""
+        pending = list(deliveries)
         wait = RETRY_FIRST_SECONDS
-        while True:
+        while pending:
+            records = pending[0].records if len(pending) == 1 else [r for d in pending for r in d.records]
             try:
-                result = await asyncio.to_thread(self.pipeline.process, delivery.records)
+                result = await asyncio.to_thread(self.pipeline.process, records)
                 break
             except Exception as error:
                 self.retries += 1
                 log.warning(
-                    "batch of partition %d failed (%s: %s); retrying in %.1f s",
-                    delivery.partition,
+                    "batch of partitions %s failed (%s: %s); retrying in %.1f s",
+                    sorted({d.partition for d in pending}),
                     type(error).__name__,
                     str(error)[:200],
                     wait,
                 )
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, RETRY_MAX_SECONDS)
-                if delivery.partition not in source.partitions_owned:
-                    self.abandoned += 1  # its next owner gets it again (unacknowledged)
-                    return False
+                owned = source.partitions_owned
+                for delivery in [d for d in pending if d.partition not in owned]:
+                    self.abandoned += 1
+                    await delivery.nak()  # its partition's next owner gets it
+                pending = [d for d in pending if d.partition in owned]
+        else:
+            return 0
         self.processed.add(result)  # before the ack: a local pool's answer carries these counts
-        await delivery.ack()
+        for delivery in pending:
+            await delivery.ack()
         if result.alerts_created and self.on_alerts is not None:
             try:
                 await self.on_alerts()
             except Exception:  # the notifier's poll finds them anyway
                 log.warning("could not announce new alerts", exc_info=True)
-        return True
+        return len(pending)
 
     async def run(self, source: PartitionSource) -> None:
         """Process batches until cancelled; housekeeping runs beside it."""
@@ -208,7 +228,10 @@ class Worker:
         ]
         try:
             async for delivery in source.deliveries():
-                await self.handle(delivery, source)
+                batch = [delivery]
+                if len(delivery.records) < JOIN_RECORDS:
+                    batch.extend(await source.waiting(JOIN_RECORDS - len(delivery.records)))
+                await self.handle(batch, source)
         finally:
             for task in tasks:
                 task.cancel()
