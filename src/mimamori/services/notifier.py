@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mimamori.config import Settings
-from mimamori.services import notify_plan
+from mimamori.services import notify_periodic, notify_plan
 from mimamori.services.notify_delivery import Deliverer
 from mimamori.storage import Database
 
@@ -80,8 +80,8 @@ class Notifier:
         due = time.monotonic() - self._last_schedule >= SCHEDULE_SECONDS
         if schedule if schedule is not None else due:
             self._last_schedule = time.monotonic()
-            planned.append(notify_plan.send_digests(self.db, self.settings, now))
-            planned.append(notify_plan.check_sensors(self.db, self.settings, now))
+            planned.append(notify_periodic.send_digests(self.db, self.settings, now))
+            planned.append(notify_periodic.check_sensors(self.db, self.settings, now))
         for result in planned:
             self.totals.routed += result.outbox
             self.totals.queued += result.queued

@@ -1,4 +1,5 @@
-"""Deciding what to send: outbox rows → notifications, escalation steps, daily digests, silent sensors.
+"""Deciding what to send: outbox rows → notifications and escalation steps (digests and silent sensors:
+:mod:`.notify_periodic`).
 
 Each function runs in one transaction and only *queues* notifications (rows with an idempotency key);
 ``notify_delivery`` sends them. The pipeline writes an ``alert.created`` outbox row in the alert's own
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
 from mimamori.config import Settings
@@ -18,8 +19,8 @@ from mimamori.domain import Alert, Contact, OnCallShift, Severity
 from mimamori.errors import NotFoundError
 from mimamori.notify.codec import notice_to_dict
 from mimamori.notify.links import AckClaim, ack_url
-from mimamori.notify.message import ChannelName, DigestItem, Notice, NoticeKind
-from mimamori.notify.notices import digest_notice, incident_notice, sensor_notice, ticket_notice
+from mimamori.notify.message import ChannelName, Notice
+from mimamori.notify.notices import incident_notice, ticket_notice
 from mimamori.notify.policy import DOCUMENT, Mode, NotifyPolicy, policy_from
 from mimamori.notify.routing import (
     CUSTOMER,
@@ -29,7 +30,6 @@ from mimamori.notify.routing import (
     dedupe,
     first_contacts,
     next_step,
-    silence_recipients,
     soc_recipients,
     step_recipients,
 )
@@ -74,7 +74,7 @@ def soc_fallback(settings: Settings) -> list[Recipient]:
 
 
 @dataclass(slots=True)
-class _Queue:
+class NoticeQueue:
     """Queues notices for recipients in the caller's transaction, counting what it did."""
 
     uow: Repositories
@@ -129,7 +129,7 @@ def _incident_view(uow: Repositories, row: IncidentRow) -> tuple[dict[str, Any],
 
 
 def _queue_incident(
-    queue: _Queue,
+    queue: NoticeQueue,
     row: IncidentRow,
     recipients: Sequence[Recipient],
     *,
@@ -176,7 +176,7 @@ class _Round:
     contacts: dict[str, list[Contact]] = field(default_factory=dict)
     shifts: list[OnCallShift] | None = None
 
-    def prefetch(self, queue: _Queue, alerts: Iterable[Alert]) -> None:
+    def prefetch(self, queue: NoticeQueue, alerts: Iterable[Alert]) -> None:
         wanted: dict[str, set[str]] = {}
         for alert in alerts:
             if alert.incident_id is not None:
@@ -188,7 +188,7 @@ class _Round:
         defaults = default_policy(queue.settings)
         self.policies.update({t: policy_from(doc, defaults) for t, doc in documents.items()})
 
-    def who(self, queue: _Queue, tenant_id: str) -> tuple[list[Contact], list[OnCallShift]]:
+    def who(self, queue: NoticeQueue, tenant_id: str) -> tuple[list[Contact], list[OnCallShift]]:
         contacts = self.contacts.get(tenant_id)
         if contacts is None:
             contacts = self.contacts[tenant_id] = queue.uow.contacts.list(tenant_id, active_only=True)
@@ -196,13 +196,13 @@ class _Round:
             self.shifts = queue.uow.oncall.at(queue.now)
         return contacts, self.shifts
 
-    def policy(self, queue: _Queue, tenant_id: str) -> NotifyPolicy:
+    def policy(self, queue: NoticeQueue, tenant_id: str) -> NotifyPolicy:
         found = self.policies.get(tenant_id)
         if found is None:
             found = self.policies[tenant_id] = tenant_policy(queue.uow, queue.settings, tenant_id)
         return found
 
-    def incident(self, queue: _Queue, tenant_id: str, incident_id: str) -> IncidentRow | None:
+    def incident(self, queue: NoticeQueue, tenant_id: str, incident_id: str) -> IncidentRow | None:
         key = (tenant_id, incident_id)
         if key not in self.incidents:
             try:
@@ -211,7 +211,7 @@ class _Round:
                 self.incidents[key] = None
         return self.incidents[key]
 
-    def told_at(self, queue: _Queue, tenant_id: str, incident_id: str) -> str | None:
+    def told_at(self, queue: NoticeQueue, tenant_id: str, incident_id: str) -> str | None:
         """The severity the incident's contacts were last told at once, or None."""
         key = (tenant_id, incident_id)
         if key not in self.told:
@@ -220,7 +220,7 @@ class _Round:
         return self.told[key]
 
 
-def _route_alert(queue: _Queue, seen: _Round, alert: Alert | None, cause_at: datetime) -> None:
+def _route_alert(queue: NoticeQueue, seen: _Round, alert: Alert | None, cause_at: datetime) -> None:
     uow, now = queue.uow, queue.now
     if alert is None or alert.incident_id is None:  # gone, or suppressed: no incident, no message
         return
@@ -251,7 +251,7 @@ def _route_alert(queue: _Queue, seen: _Round, alert: Alert | None, cause_at: dat
         uow.escalations.start(tenant_id, row.id, now, now + policy.escalation)
 
 
-def _route_ticket(queue: _Queue, tenant_id: str, ticket_id: str) -> None:
+def _route_ticket(queue: NoticeQueue, tenant_id: str, ticket_id: str) -> None:
     """A customer asked for help in the portal (相談する / 駆け付けを依頼): the SOC on-call hears at once."""
     try:
         ticket = ticket_to_dict(queue.uow.tickets.get(tenant_id, ticket_id))
@@ -270,7 +270,7 @@ def process_outbox(db: Database, settings: Settings, now: datetime) -> PlanResul
     """Route the alerts created since the last call (see the module docstring)."""
     result = PlanResult()
     with unit_of_work(db) as uow:
-        queue = _Queue(uow, settings, now, result)
+        queue = NoticeQueue(uow, settings, now, result)
         messages = uow.outbox.pending(limit=OUTBOX_BATCH)
         alerts = _alerts_of(uow, messages)
         seen = _Round()
@@ -304,7 +304,7 @@ def escalate_due(db: Database, settings: Settings, now: datetime) -> PlanResult:
     """Send the next step of every 高 incident that nobody acknowledged in time."""
     result = PlanResult()
     with unit_of_work(db) as uow:
-        queue = _Queue(uow, settings, now, result)
+        queue = NoticeQueue(uow, settings, now, result)
         for escalation in uow.escalations.due(now):
             tenant_id, incident_id = escalation.tenant_id, escalation.incident_id
             row = uow.incidents.get(tenant_id, incident_id)
@@ -323,105 +323,4 @@ def escalate_due(db: Database, settings: Settings, now: datetime) -> PlanResult:
             due = now + policy.escalation if number < LAST_STEP else None
             uow.escalations.advance(tenant_id, incident_id, number, due)
             result.escalated += 1
-    return result
-
-
-def send_digests(db: Database, settings: Settings, now: datetime) -> PlanResult:
-    """The daily digest of each tenant whose digest time has come (never repeating an earlier digest)."""
-    result = PlanResult()
-    base = settings.public_url.rstrip("/")
-    with unit_of_work(db) as uow:
-        queue = _Queue(uow, settings, now, result)
-        documents = uow.settings.all_of(DOCUMENT)
-        states = uow.settings.all_of(STATE)
-        for tenant in uow.tenants.list():
-            policy = policy_from(documents.get(tenant.id), default_policy(settings))
-            slot = policy.digest_slot(now)
-            last = states.get(tenant.id, {}).get("last_digest")
-            if last is not None and datetime.fromisoformat(last) >= slot:
-                continue
-            severities = [s for s in ("medium", "low") if policy.mode(s) is Mode.DIGEST]
-            fresh = [(i, n) for i, n, done in uow.marks.digest_candidates(tenant.id, severities) if n > done]
-            uow.settings.put(tenant.id, STATE, {**states.get(tenant.id, {}), "last_digest": slot.isoformat()})
-            if not fresh:
-                continue
-            rows = [uow.incidents.get(tenant.id, incident_id) for incident_id, _ in fresh]
-            for recipient in dedupe(first_contacts(uow.contacts.list(tenant.id, active_only=True))):
-                items = [
-                    DigestItem(
-                        r.id,
-                        r.severity,
-                        r.title,
-                        r.host or r.device or "-",
-                        r.last_seen or r.opened_at,
-                        f"{base}/portal",
-                    )
-                    for r in rows
-                ]
-                notice = digest_notice(
-                    items,
-                    language=recipient.language,
-                    tenant_id=tenant.id,
-                    tenant_name=tenant.name,
-                    portal_url=f"{base}/portal",
-                )
-                queue.add(f"digest:{tenant.id}:{slot.isoformat()}", notice, recipient)
-            for (incident_id, count), row in zip(fresh, rows, strict=True):
-                uow.marks.put(
-                    tenant.id, incident_id, "digest", severity=row.severity, alert_count=count, at=now
-                )
-            result.digests += 1
-    return result
-
-
-def check_sensors(db: Database, settings: Settings, now: datetime) -> PlanResult:
-    """A sensor silent for longer than its limit raises a notification once; its return, another."""
-    result = PlanResult()
-    base = settings.public_url.rstrip("/")
-    with unit_of_work(db) as uow:
-        queue = _Queue(uow, settings, now, result)
-        shifts = uow.oncall.at(now)
-        names = {t.id: t.name for t in uow.tenants.list()}
-        for sensor in uow.sensors.all_sensors():
-            limit = (
-                settings.sensor_silence_minutes if sensor.silence_minutes is None else sensor.silence_minutes
-            )
-            seen = sensor.last_seen or sensor.created_at
-            if limit <= 0 or seen is None:
-                continue
-            if sensor.silent_since is None and now - seen > timedelta(minutes=limit):
-                kind, key = NoticeKind.SENSOR_SILENT, f"sensor_silent:{sensor.id}:{seen.isoformat()}"
-                uow.sensors.mark_silent(sensor.tenant_id, sensor.id, now)
-                result.silent += 1
-            elif (
-                sensor.silent_since is not None
-                and sensor.last_seen
-                and sensor.last_seen > sensor.silent_since
-            ):
-                kind, key = (
-                    NoticeKind.SENSOR_RECOVERED,
-                    f"sensor_recovered:{sensor.id}:{sensor.silent_since.isoformat()}",
-                )
-                uow.sensors.mark_silent(sensor.tenant_id, sensor.id, None)
-                result.recovered += 1
-            else:
-                continue
-            contacts = uow.contacts.list(sensor.tenant_id, active_only=True)
-            for recipient in dedupe(silence_recipients(contacts, shifts, soc_fallback(settings))):
-                portal = (
-                    f"{base}/portal"
-                    if recipient.audience == CUSTOMER
-                    else f"{base}/tenants/{sensor.tenant_id}"
-                )
-                notice = sensor_notice(
-                    kind,
-                    language=recipient.language,
-                    tenant_id=sensor.tenant_id,
-                    tenant_name=names.get(sensor.tenant_id, ""),
-                    sensor_name=sensor.name,
-                    last_seen=sensor.last_seen,
-                    minutes=limit,
-                    portal_url=portal,
-                )
-                queue.add(key, notice, recipient)
     return result

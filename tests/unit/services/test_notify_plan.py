@@ -15,7 +15,8 @@ from mimamori.config import Settings
 from mimamori.domain import Finding, Role, Severity, User
 from mimamori.errors import NotFoundError
 from mimamori.services import Database, contacts, incidents, notify, tenants
-from mimamori.services.notify_plan import check_sensors, escalate_due, process_outbox, send_digests
+from mimamori.services.notify_periodic import check_sensors, send_digests
+from mimamori.services.notify_plan import escalate_due, process_outbox
 from mimamori.services.triage import record_findings
 from mimamori.storage import Counters, read_only, unit_of_work
 from mimamori.storage.repositories import NotificationRow
