@@ -296,8 +296,7 @@ class PartitionFetcher:
                 except _NATS_ERRORS as exc:
                     log.warning("fetching partition %d failed: %r", p, exc)
                     if sub is not None:  # bind again: the consumer may have been recreated
-                        with contextlib.suppress(*_NATS_ERRORS):
-                            await sub.unsubscribe()
+                        await self._release(p, sub, last_fetch)
                         sub = None
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._c.retry_max)

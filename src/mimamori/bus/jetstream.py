@@ -90,7 +90,7 @@ class NatsBusStats:
     acked: int = 0
     ack_errors: int = 0
     corrupt: int = 0
-    late_handed_back: int = 0  # sent for a fetch after it returned, nak'ed when the partition was given up
+    late_handed_back: int = 0  # sent for a fetch after it returned; nak'ed when its subscription ended
     leases_lost: int = 0
     partitions_owned: int = 0
 
