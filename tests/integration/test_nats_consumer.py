@@ -12,19 +12,14 @@ from typing import Any
 import nats
 import pytest
 from nats.js import JetStreamContext
-from tests.conftest import require_service
-from tests.support.nats_server import NATS_URL, delete_prefix, reachable, unique_prefix
+from tests.support.nats_server import bus_config
 
 from mimamori.bus.consumer import PartitionFetcher
 from mimamori.bus.jetstream import NatsBus, NatsBusConfig, NatsBusStats
-from mimamori.bus.leases import LeaseTimings
 from mimamori.bus.partitions import partition
 from mimamori.domain import RawRecord
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-FAST = LeaseTimings(
-    lease_ttl=4, renew_interval=1, member_ttl=4, heartbeat_interval=1, rebalance_interval=0.5, safety_margin=1
-)
 
 
 def run(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
@@ -33,14 +28,8 @@ def run(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
 
 @pytest.fixture
 def config() -> Iterator[NatsBusConfig]:
-    if not reachable(NATS_URL):
-        require_service("NATS", f"{NATS_URL} not reachable (see MIMAMORI_TEST_NATS_URL)")
-    prefix = unique_prefix()
     # ack_wait far beyond the test: a message left unacknowledged would not come back in time.
-    yield NatsBusConfig(
-        url=NATS_URL, prefix=prefix, partitions=8, leases=FAST, ack_wait=120, fetch_timeout=0.5
-    )
-    run(delete_prefix(NATS_URL, prefix))
+    yield from bus_config(ack_wait=120, fetch_timeout=0.5)
 
 
 class KeepsSubscription(PartitionFetcher):

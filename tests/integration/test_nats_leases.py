@@ -17,18 +17,13 @@ from typing import Any
 
 import nats
 import pytest
-from tests.conftest import require_service
-from tests.support.nats_server import NATS_URL, delete_prefix, reachable, unique_prefix
+from tests.support.nats_server import bus_config
 
 from mimamori.bus.jetstream import NatsBus, NatsBusConfig
-from mimamori.bus.leases import LeaseTimings
 from mimamori.bus.partitions import partition
 from mimamori.domain import RawRecord
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-FAST = LeaseTimings(
-    lease_ttl=4, renew_interval=1, member_ttl=4, heartbeat_interval=1, rebalance_interval=0.5, safety_margin=1
-)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,13 +33,7 @@ def run(coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
 
 @pytest.fixture
 def config() -> Iterator[NatsBusConfig]:
-    if not reachable(NATS_URL):
-        require_service("NATS", f"{NATS_URL} not reachable (see MIMAMORI_TEST_NATS_URL)")
-    prefix = unique_prefix()
-    yield NatsBusConfig(
-        url=NATS_URL, prefix=prefix, partitions=8, leases=FAST, ack_wait=3, max_bytes=64 * 1024**2
-    )
-    run(delete_prefix(NATS_URL, prefix))
+    yield from bus_config()
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> float:

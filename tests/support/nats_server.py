@@ -6,6 +6,7 @@ one), keeps its store directory across ``stop()``/``start()``/``restart()`` and 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -15,11 +16,36 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 NATS_URL = os.environ.get("MIMAMORI_TEST_NATS_URL", "nats://127.0.0.1:4222")
 NATS_SERVER = (
     os.environ.get("MIMAMORI_TEST_NATS_SERVER") or shutil.which("nats-server") or "/usr/sbin/nats-server"
 )
+
+
+def bus_config(**values: Any) -> Iterator[Any]:
+    """A NatsBusConfig on the shared server under a unique prefix (deleted after), with lease timings
+    fast enough for tests; ``values`` override the test defaults. For a fixture: ``yield from``."""
+    from tests.conftest import require_service
+
+    from mimamori.bus.jetstream import NatsBusConfig
+    from mimamori.bus.leases import LeaseTimings
+
+    if not reachable(NATS_URL):
+        require_service("NATS", f"{NATS_URL} not reachable (see MIMAMORI_TEST_NATS_URL)")
+    prefix = unique_prefix()
+    fast = LeaseTimings(
+        lease_ttl=4,
+        renew_interval=1,
+        member_ttl=4,
+        heartbeat_interval=1,
+        rebalance_interval=0.5,
+        safety_margin=1,
+    )
+    settings: dict[str, Any] = {"partitions": 8, "leases": fast, "ack_wait": 3, "max_bytes": 64 * 1024**2}
+    yield NatsBusConfig(url=NATS_URL, prefix=prefix, **{**settings, **values})
+    asyncio.run(asyncio.wait_for(delete_prefix(NATS_URL, prefix), 30))
 
 
 def unique_prefix() -> str:

@@ -172,11 +172,8 @@ class PartitionFetcher:
             delivery = await self._queue.get()
             if delivery is None:
                 break
-            p = delivery.partition
-            self._buffered[p] = self._buffered.get(p, 0) - len(delivery.records)
-            if self._holds(delivery.partition):
+            if await self._taken(delivery):
                 return delivery
-            await delivery.nak()  # its lease was lost meanwhile: the next owner gets it
         return None
 
     async def waiting(self, max_records: int) -> list[NatsDelivery]:
@@ -189,14 +186,19 @@ class PartitionFetcher:
             if delivery is None:  # closing: leave the wake-up for get()
                 self._queue.put_nowait(None)
                 break
-            p = delivery.partition
-            self._buffered[p] = self._buffered.get(p, 0) - len(delivery.records)
-            if self._holds(p):
+            if await self._taken(delivery):
                 out.append(delivery)
                 total += len(delivery.records)
-            else:
-                await delivery.nak()
         return out
+
+    async def _taken(self, delivery: NatsDelivery) -> bool:
+        """Account a delivery leaving the buffer; False (and nak'ed) if its partition is no longer held."""
+        p = delivery.partition
+        self._buffered[p] = self._buffered.get(p, 0) - len(delivery.records)
+        if self._holds(p):
+            return True
+        await delivery.nak()  # its lease was lost meanwhile: the next owner gets it
+        return False
 
     async def close(self) -> None:
         await self.stop(list(self._tasks))
