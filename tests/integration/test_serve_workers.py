@@ -5,7 +5,8 @@ Real sockets, real spawned processes, one SQLite file: FortiGate lines from seve
 both partitions, so both children work. Every record is processed (the sensors' counters), each tenant's
 C2 connection ends in exactly one alert, and a child killed with SIGKILL half-way is replaced and loses
 nothing: the parts it had not answered go to its successor, and the alert fingerprints keep a part
-processed twice from creating a second alert.
+processed twice from creating a second alert. Tenants that all start in one child's partitions are
+spread over both by the pool's balance rounds (partition moves), again without loss or duplicates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.unit.services.test_runtime import C2, LINE, settings
 
 from mimamori.bus.partitions import partition
 from mimamori.services import tenants
+from mimamori.services.cluster import pool
 from mimamori.services.runtime import Runtime
 from mimamori.storage import read_only
 
@@ -31,16 +33,23 @@ WORKERS = 2
 PER_PARTITION = 2  # tenants in each child's partition
 
 
-def _tenants(runtime: Runtime) -> dict[str, str]:
-    """Tenant id -> the loopback address of its UTM, PER_PARTITION tenants in each partition."""
+def _tenants(runtime: Runtime, only: int | None = None) -> dict[str, str]:
+    """Tenant id -> the loopback address of its UTM, PER_PARTITION tenants starting in each child
+    (``WORKERS * PER_PARTITION`` all in child ``only`` when given, each in a partition of its own, so
+    that moving some of them evens the load out)."""
     found: dict[str, str] = {}
     per: dict[int, int] = {}
+    used: set[int] = set()
     n = 0
     while len(found) < WORKERS * PER_PARTITION:
         n += 1
         tenant = tenants.add_tenant(runtime.db, f"SME {n}").id
-        owner = partition(tenant, WORKERS)
-        if per.get(owner, 0) >= PER_PARTITION:
+        p = partition(tenant, runtime.settings.bus_partitions)
+        owner = p % WORKERS  # the pool's first spread
+        if only is not None and (owner != only or p in used):
+            continue
+        used.add(p)
+        if only is None and per.get(owner, 0) >= PER_PARTITION:
             continue  # this partition has its tenants already; the extra tenant simply sends nothing
         per[owner] = per.get(owner, 0) + 1
         address = f"127.0.0.{10 + len(found)}"
@@ -89,9 +98,9 @@ async def _until(predicate: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
-def _start(tmp_path: Path) -> tuple[Runtime, dict[str, str]]:
+def _start(tmp_path: Path, only: int | None = None) -> tuple[Runtime, dict[str, str]]:
     runtime = Runtime(settings(tmp_path, workers=WORKERS, archive_enabled=False, notify_enabled=False))
-    return runtime, _tenants(runtime)
+    return runtime, _tenants(runtime, only)
 
 
 async def _started(runtime: Runtime) -> int:
@@ -137,9 +146,10 @@ def test_two_worker_processes_process_every_record_of_every_partition(tmp_path: 
     alerts = _c2_alerts(runtime)
     for tenant in senders:
         assert len(alerts[tenant]) == 1, (tenant, alerts[tenant])
-    # Each child saved its partition's behaviour state when it stopped.
-    saved = sorted(p.name for p in (tmp_path / "data" / "state" / f"serve-workers-{WORKERS}").iterdir())
-    assert saved == [f"behaviours.p{i}.json.gz" for i in range(WORKERS)]
+    # Each child saved its partitions' behaviour state when it stopped.
+    partitions = runtime.settings.bus_partitions
+    saved = sorted(p.name for p in (tmp_path / "data" / "state" / f"serve-partitions-{partitions}").iterdir())
+    assert saved == sorted(f"behaviours.p{i}.json.gz" for i in range(partitions))
 
 
 def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost(tmp_path: Path) -> None:
@@ -185,6 +195,49 @@ def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost(tmp_path: Pa
     asyncio.run(asyncio.wait_for(scenario(), 420))
     alerts = _c2_alerts(runtime)
     for tenant in senders:  # one C2 line per tenant, possibly processed twice: still one alert
+        assert len(alerts[tenant]) == 1, (tenant, alerts[tenant])
+
+
+def test_tenants_that_start_in_one_child_are_spread_over_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool, "REBALANCE_SECONDS", 0.5)
+    runtime, senders = _start(tmp_path, only=0)
+    per_sensor = 12_000
+    total = per_sensor * len(senders)
+
+    async def scenario() -> None:
+        port = await _started(runtime)
+        assert runtime.pool is not None
+        try:
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(_send, address, port, _lines(per_sensor, c2_at=per_sensor - 10))
+                    for address in senders.values()
+                )
+            )
+            done = await _until(
+                lambda: (
+                    sum(_received(runtime).values()) >= total
+                    and runtime.pool is not None
+                    and runtime.pool.outstanding() == 0
+                ),
+                180,
+            )
+            assert done, (_received(runtime), runtime.metrics())
+            assert runtime.metrics()["worker_partition_moves"] >= 1
+            busy, idle = runtime.pool._children
+            assert idle.records > 0, "no partition moved to the idle child"
+            assert busy.records + idle.records >= total
+            moved = [p for p, owner in enumerate(runtime.pool.owner) if owner == 1]
+            assert any(partition(t, runtime.pool.partitions) in moved for t in senders)
+        finally:
+            await runtime.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 300))
+    assert _received(runtime) == dict.fromkeys(senders, per_sensor)
+    alerts = _c2_alerts(runtime)
+    for tenant in senders:
         assert len(alerts[tenant]) == 1, (tenant, alerts[tenant])
 
 

@@ -255,7 +255,11 @@ class Runtime:
     def _pool_metrics(self) -> dict[str, int]:
         if self.pool is None:
             return {}
-        return {"worker_processes": self.pool.count, "worker_restarts": self.pool.restarts}
+        return {
+            "worker_processes": self.pool.count,
+            "worker_restarts": self.pool.restarts,
+            "worker_partition_moves": self.pool.moves,
+        }
 
     def _archive_metrics(self) -> dict[str, int]:
         writer = self.pipeline.archive if self.pipeline is not None else None

@@ -97,6 +97,43 @@ def test_joined_parts_stay_under_the_record_limit(monkeypatch: pytest.MonkeyPatc
     assert asyncio.run(scenario()) == [[1, 2], [3, 4]]
 
 
+def test_a_move_is_carried_out_after_the_batches_before_it_and_answered_after_their_acks() -> None:
+    parent, child = multiprocessing.Pipe(duplex=True)
+    order: list[str] = []
+
+    async def mover(kind: bytes, partitions: list[int]) -> None:
+        order.append(f"{kind.decode()}{partitions}")
+
+    async def scenario() -> None:
+        source = _PipeSource(child, 0, BatchResult(), mover)
+        parent.send_bytes(pool_child.encode_batch_message(1, encode_batch(_records("a", 2))))
+        parent.send_bytes(pool_child.encode_batch_message(2, encode_batch(_records("b", 2))))
+        parent.send_bytes(pool_child.encode_partitions(pool_child.GIVE, [5, 3]))
+        parent.send_bytes(pool_child.encode_batch_message(3, encode_batch(_records("c", 2))))
+        parent.send_bytes(pool_child.GIVE + b"[-1]")  # malformed: ignored
+        parent.send_bytes(pool_child.encode_partitions(pool_child.TAKE, [7]))
+        parent.send_bytes(pool_child.STOP)
+        source.start()
+        await asyncio.sleep(0.3)  # every message is waiting: joining must stop at the move
+        async for delivery in source.deliveries():
+            order.append(str(delivery.batch_ids))  # type: ignore[attr-defined]
+            await delivery.ack()
+
+    asyncio.run(scenario())
+    assert order == ["[1, 2]", "G[3, 5]", "[3]", "T[7]"]
+    kinds = []
+    while parent.poll(0.5):
+        message = parent.recv_bytes()
+        kinds.append(message[:1] + (message[1:] if message[:1] == pool_child.GIVEN else b""))
+    assert kinds == [pool_child.ACK, pool_child.ACK, pool_child.GIVEN + b"[3,5]", pool_child.ACK]
+
+
+def test_partition_lists_are_checked() -> None:
+    assert pool_child.decode_partitions(pool_child.encode_partitions(pool_child.TAKE, {2, 1})) == [1, 2]
+    for bad in (b"T", b"T{}", b"T[1.5]", b"T[true]", b'T["1"]', b"T[-2]"):
+        assert pool_child.decode_partitions(bad) is None
+
+
 def test_state_files_are_written_whole_and_read_back(tmp_path: Path) -> None:
     store = FileStateStore(tmp_path / "state")
 
