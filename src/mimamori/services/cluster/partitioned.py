@@ -83,8 +83,12 @@ class PartitionedBehaviours:
     def detect(self, events: Sequence[Event]) -> Iterator[Finding]:
         groups: dict[int, list[Event]] = {}
         partition_of = self.partition_of
+        of: dict[str, list[Event]] = {}  # a batch holds few tenants: hash each once
         for event in events:
-            groups.setdefault(partition_of(event.tenant_id), []).append(event)
+            group = of.get(event.tenant_id)
+            if group is None:
+                group = of[event.tenant_id] = groups.setdefault(partition_of(event.tenant_id), [])
+            group.append(event)
         found: list[Finding] = []
         with self._lock:
             for partition, group in groups.items():
