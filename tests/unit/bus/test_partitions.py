@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from collections import Counter
@@ -9,6 +10,8 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mimamori.bus.leases import LeaseTimings
 from mimamori.bus.nats_config import NatsBusConfig
@@ -80,6 +83,39 @@ def test_record_over_the_limit_is_rejected() -> None:
         encode_frames([record("acme", 0, size=5000)], 2000)
 
 
+AT = "2024-05-01T12:00:00+00:00"
+
+
+def _v2(header: object) -> bytes:
+    encoded = orjson.dumps(header)
+    return b"\x02" + struct.pack("<I", len(encoded)) + encoded
+
+
+def test_runs_of_records_round_trip_exactly_and_share_their_header() -> None:
+    later = NOW.replace(second=1)
+    records = [
+        record("acme", 1),
+        record("acme", 2),
+        RawRecord("beta", "s2", "zeek", b"\xff\x00 not utf-8", later, "o2", "UTC"),
+        record("acme", 3),
+        RawRecord("acme", "s1", "fortigate", b"", later, "t"),
+    ]
+    [(frame, n)] = encode_frames(records, 1_000_000)
+    assert n == 5
+    assert decode_frame(frame) == tuple(records)
+    header_size = struct.unpack_from("<I", frame, 13)[0]
+    runs = orjson.loads(frame[17 : 17 + header_size])
+    sizes = [len(r.data) for r in records]
+    assert [run[-1] for run in runs] == [sizes[0:2], sizes[2:3], sizes[3:4], [0]]
+
+
+def test_frames_of_the_first_payload_version_are_still_read() -> None:
+    item = ["t", "s", "f", "d\u00ff", "2024-05-01T12:00:00+00:00", "o"]
+    [old, with_zone] = decode_frame(_frame(orjson.dumps([item, [*item, "UTC"]])))
+    assert old == RawRecord("t", "s", "f", b"d\xff", NOW.replace(microsecond=0), "o")
+    assert with_zone.timezone == "UTC"
+
+
 def _frame(payload: bytes) -> bytes:
     crc = zlib.crc32(payload, zlib.crc32(struct.pack("<I", len(payload))))
     return struct.pack("<4sII", b"MMB1", len(payload), crc) + payload
@@ -98,6 +134,17 @@ def _frame(payload: bytes) -> bytes:
         _frame(b'[["t", "s", "f", "d", "not a date", "o", "tz"]]'),
         _frame(b'[[1, "s", "f", "d", "2024-05-01T12:00:00+00:00", "o", "tz"]]'),
         _frame(orjson.dumps([["t", "s", "f", "d", "2024-05-01T12:00:00+00:00", 5]])),
+        _frame(b"\x02"),
+        _frame(b"\x02\x05\x00\x00\x00[]"),  # the header runs past the payload
+        _frame(_v2({"a": 1})),
+        _frame(_v2([["t", "s", "f", AT, "o", "tz"]])),
+        _frame(_v2([["t", "s", "f", AT, "o", 5, [1]]]) + b"x"),
+        _frame(_v2([["t", "s", "f", "not a date", "o", "tz", [1]]]) + b"x"),
+        _frame(_v2([["t", "s", "f", AT, "o", "tz", 1]]) + b"x"),
+        _frame(_v2([["t", "s", "f", AT, "o", "tz", [-1]]]) + b"x"),
+        _frame(_v2([["t", "s", "f", AT, "o", "tz", [True]]]) + b"x"),
+        _frame(_v2([["t", "s", "f", AT, "o", "tz", [2]]]) + b"x"),  # less data than announced
+        _frame(_v2([["t", "s", "f", AT, "o", "tz", [1]]]) + b"xy"),  # more data than announced
     ],
 )
 def test_hostile_messages_raise_value_error(data: bytes) -> None:
@@ -136,3 +183,39 @@ def test_names() -> None:
     config = NatsBusConfig(prefix="mm")
     config.check()
     assert (config.stream, config.subject(3), config.durable(3)) == ("mm_raw", "mm.raw.3", "mm_raw_3")
+
+
+_text = st.text(max_size=8)
+_records = st.lists(
+    st.builds(
+        RawRecord,
+        st.sampled_from(["a", "b"]),
+        _text,
+        _text,
+        st.binary(max_size=40),
+        st.sampled_from([NOW, NOW.replace(year=2025)]),
+        _text,
+        _text,
+    ),
+    max_size=12,
+)
+
+
+@given(_records)
+def test_any_records_round_trip(records: list[RawRecord]) -> None:
+    for frame, _ in encode_frames(records, 1_000_000):
+        assert decode_frame(frame) == tuple(records)
+
+
+@given(_records, st.data())
+def test_a_frame_with_a_wrong_byte_under_a_good_crc_raises_value_error_or_decodes(
+    records: list[RawRecord], data: st.DataObject
+) -> None:
+    if not records:
+        return
+    [(frame, _)] = encode_frames(records, 1_000_000)
+    payload = bytearray(frame[12:])
+    at = data.draw(st.integers(0, len(payload) - 1))
+    payload[at] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(ValueError):
+        decode_frame(_frame(bytes(payload)))  # anything else would crash a worker
