@@ -53,22 +53,23 @@ def test_a_database_transaction_on_a_sqlite_file_takes_the_turn(tmp_path: Path) 
         db.dispose()
 
 
-def test_threads_of_one_process_share_the_turn_and_may_nest(tmp_path: Path) -> None:
+def test_threads_of_one_process_take_turns_and_one_thread_may_nest(tmp_path: Path) -> None:
     queue = WriterQueue(tmp_path / "db.sqlite")
     inside = threading.Event()
     done = threading.Event()
 
     def other_thread() -> None:
-        with queue.turn():  # the process already holds it: no wait, no deadlock
+        with queue.turn():  # waits for the first thread's turn to end
             done.set()
 
     with queue.turn():
-        with queue.turn():
+        with queue.turn():  # the same thread: no wait, no deadlock
             inside.set()
         thread = threading.Thread(target=other_thread)
         thread.start()
-        assert done.wait(5)
-        thread.join()
+        assert not done.wait(0.5)
+    assert done.wait(5)
+    thread.join()
     # After the last holder leaves, another process gets in at once.
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
