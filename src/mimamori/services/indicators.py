@@ -230,21 +230,32 @@ def _observations(table: dict[Key, Tally]) -> list[Observation]:
     ]
 
 
-def record(uow: Repositories, engine: DetectionEngine, *, force: bool = False) -> None:
-    """Write the sightings and observed values the indicator detector collected, in the caller's transaction.
+def drain_due(engine: DetectionEngine, *, force: bool = False) -> tuple[list[Observation], list[Observation]]:
+    """The sightings and observed values the indicator detector collected, taken from it when its
+    recorder is due (every 30 s or 50,000 keys) or ``force`` (end of a file import, shutdown).
 
-    The pipeline calls this inside its unit of work after the detectors ran (see docs/indicators.md); the
-    values are aggregates, so they are written only when the recorder is due (every 30 s or 50,000 keys)
-    or ``force`` (end of a file import, shutdown).
+    The pipeline writes them after the batch's transaction, in transactions of their own (see
+    docs/indicators.md): they are aggregates, and with SQLite one long write would stop every other
+    pipeline process for its length.
     """
+    sightings: list[Observation] = []
+    observations: list[Observation] = []
     for detector in detectors(engine):
         if not force and not detector.recorder.due():
             continue
-        sightings, observations = detector.recorder.drain()
-        if sightings:
-            uow.sightings.record(_observations(sightings))
-        if observations:
-            uow.observations.record(_observations(observations))
+        seen, observed = detector.recorder.drain()
+        sightings.extend(_observations(seen))
+        observations.extend(_observations(observed))
+    return sightings, observations
+
+
+def record(uow: Repositories, engine: DetectionEngine, *, force: bool = False) -> None:
+    """Write what :func:`drain_due` takes, in the caller's transaction."""
+    sightings, observations = drain_due(engine, force=force)
+    if sightings:
+        uow.sightings.record(sightings)
+    if observations:
+        uow.observations.record(observations)
 
 
 # -- manual entries and the allowlist -----------------------------------------------------------------

@@ -65,6 +65,16 @@ def record_devices(
     return _write(uow, recorder.drain())
 
 
+def drain_due(recorder: DeviceRecorder, *, force: bool = False) -> list[DeviceSummary]:
+    """The device summaries the recorder accumulated, taken from it when it is due or ``force``."""
+    return recorder.drain() if recorder.pending and (force or recorder.due()) else []
+
+
+def write_devices(uow: Repositories, summaries: Sequence[DeviceSummary]) -> int:
+    """Write device summaries (from :func:`drain_due`) in the caller's transaction; devices written."""
+    return _write(uow, summaries)
+
+
 def _write(uow: Repositories, summaries: Sequence[DeviceSummary]) -> int:
     by_tenant: dict[str, list[DeviceSummary]] = {}
     for summary in summaries:

@@ -2,7 +2,11 @@
 
 One batch is one database transaction: alerts, their outbox rows, quarantined records and sensor
 counters commit together, so a batch redelivered after a crash produces no duplicate alert (fingerprints
-are unique) and no duplicate notification (outbox idempotency keys).
+are unique) and no duplicate notification (outbox idempotency keys). The aggregates kept in memory
+(indicator sightings, observed values, the device inventory) are written every 30 s after a batch's
+commit (or by the caller, see ``aggregates_after_batch``), in transactions of ``AGGREGATE_ROWS`` rows:
+with SQLite a writer holds the database's write lock for its whole transaction, and a 50,000-row upsert
+inside a batch stopped the other pipeline processes (``serve --workers N``) for over a second.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from mimamori.archive import ArchiveWriter, fields_json
 from mimamori.detection import DetectionEngine
@@ -26,6 +31,9 @@ from mimamori.storage import Counters, Database, Repositories, unit_of_work
 from mimamori.triage import fingerprinted
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+AGGREGATE_ROWS = 2_000  # rows per transaction when the periodic aggregates are written
 
 
 @dataclass(slots=True)
@@ -74,8 +82,12 @@ class Pipeline:
         *,
         max_record: int = 64 * 1024,
         archive: ArchiveWriter | None = None,
+        aggregates_after_batch: bool = True,
     ) -> None:
         self.db = db
+        # False: the caller writes the due aggregates itself (``write_aggregates``), e.g. on a thread of
+        # its own, so that a batch is not answered seconds late behind a large write.
+        self.aggregates_after_batch = aggregates_after_batch
         self.engine = engine
         self.max_record = max_record
         self.archive = archive  # the event archive (docs/archive.md): every parsed event, after commit
@@ -146,12 +158,28 @@ class Pipeline:
         """Write the sightings, observed values and archived events still held (end of an import,
         shutdown)."""
         try:
-            with unit_of_work(self.db) as uow:
-                indicators.record(uow, self.engine, force=True)
-                device_inventory.record_devices(uow, (), self.devices, force=True)
+            self.write_aggregates(force=True)
         finally:
             if self.archive is not None:
                 self.archive.flush()
+
+    def write_aggregates(self, *, force: bool = False) -> int:
+        """Write the sightings, observed values and device summaries that are due (or all, ``force``),
+        ``AGGREGATE_ROWS`` per transaction; returns the rows written. What a failed transaction held is
+        lost with whatever was taken and not yet written (aggregates: never counted twice)."""
+        sightings, observations = indicators.drain_due(self.engine, force=force)
+        devices = device_inventory.drain_due(self.devices, force=force)
+        return (
+            self._in_chunks(sightings, lambda uow, chunk: uow.sightings.record(chunk))
+            + self._in_chunks(observations, lambda uow, chunk: uow.observations.record(chunk))
+            + self._in_chunks(devices, device_inventory.write_devices)
+        )
+
+    def _in_chunks(self, rows: Sequence[T], write: Callable[[Repositories, Sequence[T]], object]) -> int:
+        for start in range(0, len(rows), AGGREGATE_ROWS):
+            with unit_of_work(self.db) as uow:
+                write(uow, rows[start : start + AGGREGATE_ROWS])
+        return len(rows)
 
     def process(
         self, records: Sequence[RawRecord], *, on_commit: Callable[[Repositories], None] | None = None
@@ -175,6 +203,10 @@ class Pipeline:
             findings=len(findings),
         )
         items = fingerprinted(findings)
+        # Summarised before the transaction: with SQLite its write lock is held for the whole of it, and
+        # the other pipeline processes (``serve --workers N``) wait for it. A batch that fails below is
+        # added again when it is retried (device sightings are counts over time, not per-batch facts).
+        self.devices.add(events)
         with unit_of_work(self.db) as uow:
             if items:
                 # Alerts, outbox rows and incidents in the same transaction: they commit together.
@@ -186,10 +218,6 @@ class Pipeline:
                 result.incidents_created += len(triaged.incidents_created)
                 result.created_incident_ids.extend(triaged.incidents_created)
                 result.alerts_suppressed += triaged.alerts_suppressed
-            # Sightings and observed values (for retro-hunting) the indicator detector collected;
-            # written when due (aggregates: every 30 s), see flush().
-            indicators.record(uow, self.engine)
-            device_inventory.record_devices(uow, events, self.devices)  # the inventory, aggregated
             if bad:
                 uow.quarantine.add_many(bad)
             if tallies:
@@ -211,4 +239,10 @@ class Pipeline:
         if self.archive is not None and archived:
             # After the commit: a batch that failed (and is redelivered) is archived once, when it passes.
             self.archive.add(archived)
+        if not self.aggregates_after_batch:
+            return result
+        try:
+            self.write_aggregates()
+        except Exception:  # the batch is committed: it must not be processed again for this
+            log.exception("writing the periodic aggregates failed; what they held is lost")
         return result

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 
 import pytest
 from tests.unit.services.conftest import C2
 
+from mimamori import storage
 from mimamori.domain import RawRecord
 from mimamori.services import Database, tenants
+from mimamori.services import pipeline as pipeline_module
 from mimamori.services.pipeline import Pipeline
-from mimamori.storage import read_only
+from mimamori.storage import Repositories, read_only
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+EPOCH = date(2000, 1, 1)
 
 
 def fortigate(src: str, dst: str, action: str = "accept", name: str = "PC-XP-01") -> bytes:
@@ -132,3 +137,46 @@ def test_the_raw_line_is_kept_by_reference_and_quoted_as_evidence(
         (alert,) = uow.alerts.list(sensor[0])
     assert alert.evidence["event.original"] == batch[0].data.decode()
     assert alert.evidence["log.origin"] == "test"
+
+
+def test_due_aggregates_are_written_after_the_batch_in_transactions_of_their_own(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "AGGREGATE_ROWS", 2)
+    batch = records(sensor, *(fortigate(f"192.168.1.{i}", f"13.107.42.{i}") for i in range(1, 6)))
+    commits: list[int] = []
+    real = storage.unit_of_work
+
+    @contextmanager
+    def counting(database: Database) -> Iterator[Repositories]:
+        with real(database) as uow:
+            yield uow
+        commits.append(1)
+
+    monkeypatch.setattr(pipeline_module, "unit_of_work", counting)
+    pipeline.process(batch)  # nothing is due yet: the batch's own transaction only
+    assert len(commits) == 1
+    with read_only(db) as uow:
+        assert uow.observations.list(sensor[0], EPOCH) == []
+    written = pipeline.write_aggregates(force=True)
+    with read_only(db) as uow:
+        observed = {o.value for o in uow.observations.list(sensor[0], EPOCH)}
+        devices = uow.assets.inventory(sensor[0])
+    assert {f"13.107.42.{i}" for i in range(1, 6)} <= observed
+    assert devices
+    # Two rows per transaction: at least three for the five destinations alone.
+    assert len(commits) - 1 >= -(-written // 2) >= 3
+
+
+def test_a_failing_aggregate_write_does_not_fail_the_committed_batch(
+    pipeline: Pipeline, db: Database, sensor: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(pipeline, "write_aggregates", broken)
+    result = pipeline.process(records(sensor, fortigate("192.168.1.5", C2)))
+    assert result.alerts_created == 1
+    with read_only(db) as uow:
+        (stored_sensor,) = uow.sensors.list(sensor[0])
+    assert stored_sensor.received == 1
