@@ -306,7 +306,9 @@ def run_mode(mode: str, load: Load, args: argparse.Namespace, workdir: Path) -> 
         "redelivered_messages": (
             int(bus["deliveries"] - counters.get("bus_published_messages", 0)) if bus else None
         ),
-        "receiver_metrics": {k: v for k, v in counters.items() if "published" in k or "received" in k},
+        "receiver_metrics": {
+            k: v for k, v in counters.items() if any(w in k for w in ("published", "received", "worker_"))
+        },
     }
     log(f"{mode}: {json.dumps(result, ensure_ascii=False)}")
     return result

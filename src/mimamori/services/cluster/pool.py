@@ -54,7 +54,7 @@ __all__ = ["WorkerPool"]
 
 log = logging.getLogger(__name__)
 
-INFLIGHT_PER_WORKER = 3  # spooled batches out per child: enough to keep each one busy
+INFLIGHT_PER_WORKER = 32  # spooled batches out per child: enough to keep each one busy
 STOP_SECONDS = 60.0  # a child gets this long to write what it holds and exit before it is killed
 RESTART_PAUSE_SECONDS = 1.0  # between a child's death and its successor (no busy loop on a crash at start)
 REBALANCE_SECONDS = 5.0  # the load is weighed and partitions moved at most this often
@@ -214,9 +214,11 @@ class WorkerPool:
                 self._slots.release()
             else:
                 self._out[batch_id] = _Out(delivery, dict(parts))
-                generations = {index: self._children[index].generation for index in parts}
+                # Each child's parts go out on their own (a child busy reading its pipe does not hold up
+                # the others); the child's lock, taken in call order, keeps its parts in batch order.
                 for index, message in parts.items():
-                    await self._send(self._children[index], message, generations[index])
+                    child = self._children[index]
+                    self._background(self._send(child, message, child.generation))
             if time.monotonic() - self._round_started >= REBALANCE_SECONDS:
                 await self.rebalance()
 
