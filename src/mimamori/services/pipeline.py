@@ -4,7 +4,7 @@ One batch is one database transaction: alerts, their outbox rows, quarantined re
 counters commit together, so a batch redelivered after a crash produces no duplicate alert (fingerprints
 are unique) and no duplicate notification (outbox idempotency keys). The aggregates kept in memory
 (indicator sightings, observed values, the device inventory) are written every 30 s after a batch's
-commit (or by the caller, see ``aggregates_after_batch``), in transactions of ``AGGREGATE_ROWS`` rows:
+commit, in transactions of ``AGGREGATE_ROWS`` rows:
 with SQLite a writer holds the database's write lock for its whole transaction, and a 50,000-row upsert
 inside a batch stopped the other pipeline processes (``serve --workers N``) for over a second.
 """
@@ -82,12 +82,8 @@ class Pipeline:
         *,
         max_record: int = 64 * 1024,
         archive: ArchiveWriter | None = None,
-        aggregates_after_batch: bool = True,
     ) -> None:
         self.db = db
-        # False: the caller writes the due aggregates itself (``write_aggregates``), e.g. on a thread of
-        # its own, so that a batch is not answered seconds late behind a large write.
-        self.aggregates_after_batch = aggregates_after_batch
         self.engine = engine
         self.max_record = max_record
         self.archive = archive  # the event archive (docs/archive.md): every parsed event, after commit
@@ -239,8 +235,6 @@ class Pipeline:
         if self.archive is not None and archived:
             # After the commit: a batch that failed (and is redelivered) is archived once, when it passes.
             self.archive.add(archived)
-        if not self.aggregates_after_batch:
-            return result
         try:
             self.write_aggregates()
         except Exception:  # the batch is committed: it must not be processed again for this

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 5.0  # rules, behaviour policy and indicator changes are picked up this often
 STATE_SAVE_SECONDS = 60.0  # owned partitions' behaviour state is saved this often
 ARCHIVE_TICK_SECONDS = 5.0
-AGGREGATES_TICK_SECONDS = 1.0  # how often the worker looks whether the aggregates are due (30 s)
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 MAX_STATE_BYTES = 256 * 1024 * 1024
@@ -124,11 +123,7 @@ class Worker:
         engine = build_engine(content.detector_context(settings, db))
         self.behaviours = PartitionedBehaviours.replace_in(engine, partition_of)
         self.pipeline = Pipeline(
-            db,
-            engine,
-            max_record=settings.record_max_bytes,
-            archive=event_archive.open_writer(settings),
-            aggregates_after_batch=False,  # written beside the batches, see _aggregates
+            db, engine, max_record=settings.record_max_bytes, archive=event_archive.open_writer(settings)
         )
         self.processed = BatchResult()
         self.retries = 0
@@ -230,7 +225,6 @@ class Worker:
         tasks = [
             asyncio.create_task(self._housekeeping(), name="worker-housekeeping"),
             asyncio.create_task(self._archive(), name="worker-archive"),
-            asyncio.create_task(self._aggregates(), name="worker-aggregates"),
         ]
         try:
             async for delivery in source.deliveries():
@@ -281,17 +275,6 @@ class Worker:
                     await self.save_state()
             except Exception:
                 log.exception("worker housekeeping failed")
-
-    async def _aggregates(self) -> None:
-        """Write the sightings, observed values and device inventory when due (every 30 s), on a thread
-        beside the batches: tens of thousands of rows take seconds, and inside a batch they would hold
-        its acknowledgement (and the other batches behind it) for as long."""
-        while True:
-            await asyncio.sleep(AGGREGATES_TICK_SECONDS)
-            try:
-                await asyncio.to_thread(self.pipeline.write_aggregates)
-            except Exception:
-                log.exception("writing the periodic aggregates failed; what they held is lost")
 
     async def _archive(self) -> None:
         writer = self.pipeline.archive

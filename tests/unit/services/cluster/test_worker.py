@@ -135,34 +135,3 @@ def test_a_failing_batch_whose_partitions_all_moved_is_handed_back_whole(
     assert asyncio.run(worker.handle(batch, source)) == 0
     assert batch[0].state == "naked"
     assert worker.processed.received == 0
-
-
-class SlowSource(FakeSource):
-    """Delivers its batches, then keeps the worker running for ``linger`` seconds."""
-
-    def __init__(self, first: Sequence[FakeDelivery], linger: float) -> None:
-        super().__init__(first, [], {1})
-        self.linger = linger
-
-    async def deliveries(self) -> AsyncIterator[FakeDelivery]:
-        for delivery in self.first:
-            yield delivery
-        await asyncio.sleep(self.linger)
-
-
-def test_the_aggregates_are_written_beside_the_batches_not_inside_them(
-    worker: Worker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(worker_module, "AGGREGATES_TICK_SECONDS", 0.05)
-    assert worker.pipeline.aggregates_after_batch is False
-    written: list[bool] = []
-
-    def write_aggregates() -> int:
-        written.append(True)
-        return 0
-
-    monkeypatch.setattr(worker.pipeline, "write_aggregates", write_aggregates)
-    batch = FakeDelivery(1, "a", 3)
-    asyncio.run(worker.run(SlowSource([batch], linger=0.5)))
-    assert batch.state == "acked"
-    assert len(written) >= 3, "the worker's own task looks for due aggregates every tick"
