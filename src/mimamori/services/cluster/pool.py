@@ -257,7 +257,7 @@ class WorkerPool:
         assert self._loop is not None
         giving = giver.giving = self._loop.create_future()
         started = time.monotonic()
-        await self._send(giver, pool_child.encode_partitions(pool_child.GIVE, [p]), giver.generation)
+        await self._send_after_queued(giver, pool_child.encode_partitions(pool_child.GIVE, [p]))
         try:
             await asyncio.wait_for(asyncio.shield(giving), SLOW_MOVE_SECONDS)
         except TimeoutError:
@@ -272,7 +272,7 @@ class WorkerPool:
             giver.giving = None
         self.owner[p] = to
         self._moved_in_round[p] = self._round
-        await self._send(taker, pool_child.encode_partitions(pool_child.TAKE, [p]), taker.generation)
+        await self._send_after_queued(taker, pool_child.encode_partitions(pool_child.TAKE, [p]))
         self.moves += 1
         log.info(
             "partition %d moved from worker %d to %d for balance (%.2f s)",
@@ -282,6 +282,12 @@ class WorkerPool:
             time.monotonic() - started,
         )
         return True
+
+    async def _send_after_queued(self, child: _Child, message: bytes) -> None:
+        """Send ``message`` after the parts already handed to :meth:`_background` for this child: as a
+        task of its own, created after theirs, it asks for the child's lock after them (a direct call
+        could take the lock before their tasks first ran, and a ``G`` overtake parts of its partition)."""
+        await asyncio.create_task(self._send(child, message, child.generation))
 
     async def _send(self, child: _Child, message: bytes, generation: int) -> None:
         async with child.lock:
